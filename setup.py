@@ -1,0 +1,25 @@
+import os
+
+from setuptools import find_packages, setup
+
+
+def tree(top):
+    """Every file under ``top`` (relative to dib_migrate/), for package data."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dib_migrate")
+    out = []
+    for dirpath, _dirs, files in os.walk(os.path.join(here, top)):
+        for name in files:
+            out.append(os.path.relpath(os.path.join(dirpath, name), here))
+    return out
+
+
+setup(
+    name="dib-migrate",
+    version="0.1.0",
+    description="Move a running Linux server into a cloud image with diskimage-builder",
+    packages=find_packages(exclude=["tests", "tests.*"]),
+    package_data={"dib_migrate": ["schema/*.json"] + tree("elements") + tree("templates")},
+    python_requires=">=3.9",
+    install_requires=["diskimage-builder>=3.30", "jinja2>=3", "pyyaml>=5", "jsonschema>=4"],
+    entry_points={"console_scripts": ["dib-migrate=dib_migrate.cli:main"]},
+)
