@@ -1,0 +1,258 @@
+"""Load a scan report: YAML → validated, immutable report objects (SPEC §2).
+
+Everything in a report is untrusted: the JSON Schema pins every name that can reach a
+command to its real character set, the loader adds the checks a schema cannot express
+(IP addresses, the overlay archive), and the result is frozen so no later stage can
+quietly change what was scanned.
+"""
+import hashlib
+import ipaddress
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Tuple
+
+import jsonschema
+import yaml
+
+from .errors import InputError
+from .overlay import check_archive
+
+SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
+SUPPORTED_VERSIONS = (1,)
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str = ""
+    arch: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    mode: str
+    mac: Optional[str] = None
+    addresses: Tuple[str, ...] = ()
+    gateway: Optional[str] = None
+    dns: Tuple[str, ...] = ()
+    config_file: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class FstabEntry:
+    index: int          # 1-based position among the report's entries, cited in reasons
+    spec: str
+    mountpoint: str
+    fstype: str
+    options: str = "defaults"
+    dump: int = 0
+    passno: int = 0
+
+    def line(self):
+        return "%s %s %s %s %d %d" % (self.spec, self.mountpoint, self.fstype, self.options,
+                                      self.dump, self.passno)
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    id: int
+    gid: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Overlay:
+    path: Path           # absolute path of the archive
+    sha256: str
+    mode: str
+    files: int = 0
+    bytes: int = 0
+    compression: str = "gzip"
+
+
+@dataclass(frozen=True)
+class Report:
+    path: Path
+    hostname: str
+    fqdn: Optional[str]
+    family: str
+    distro: str
+    version: str
+    codename: Optional[str]
+    arch: str
+    virtualization: str
+    firmware: str
+    init_system: str
+    kernel_running: Optional[str]
+    kernel_packages: Tuple[str, ...]
+    bootloader: str
+    packages: Tuple[Package, ...]
+    services: Tuple[Service, ...]
+    network_manager: str
+    interfaces: Tuple[Interface, ...]
+    hosts: Optional[str]
+    fstab: Tuple[FstabEntry, ...]
+    adjtime: Optional[str]
+    firewall_active: bool
+    firewall_tool: str
+    selinux: str
+    users: Tuple[Account, ...]
+    groups: Tuple[Account, ...]
+    overlay: Optional[Overlay]
+
+    def has_package(self, *names):
+        installed = {p.name for p in self.packages}
+        return any(n in installed for n in names)
+
+    def service_state(self, name):
+        for s in self.services:
+            if s.name == name:
+                return s.state
+        return None
+
+
+def _path_str(path):
+    return ".".join(str(p) if not isinstance(p, int) else "[%d]" % p for p in path).replace(".[", "[")
+
+
+def _schema():
+    with open(SCHEMA_PATH) as f:
+        return json.load(f)
+
+
+def _refuse_windows(path, data):
+    os_ = data.get("os") if isinstance(data.get("os"), dict) else {}
+    for field in ("family", "distro"):
+        value = os_.get(field)
+        if isinstance(value, str) and value.lower().startswith("windows"):
+            raise InputError(path, "os." + field, value,
+                             "this builder produces Linux images; a Windows source cannot be migrated")
+
+
+def validate(path, data):
+    """Schema + semantic checks; raises InputError naming the first bad field."""
+    if not isinstance(data, dict):
+        raise InputError(path, None, type(data).__name__, "a scan report is a YAML mapping")
+    version = data.get("schema_version")
+    if version not in SUPPORTED_VERSIONS:
+        raise InputError(path, "schema_version", version,
+                         "unknown schema version (this dib-migrate reads %s)"
+                         % ", ".join(map(str, SUPPORTED_VERSIONS)))
+    _refuse_windows(path, data)
+    validator = jsonschema.Draft202012Validator(_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise InputError(path, _path_str(error.absolute_path), error.instance,
+                         error.message if len(error.message) < 200 else error.validator + " check failed")
+    for i, iface in enumerate(data["network"]["interfaces"]):
+        where = "network.interfaces[%d]" % i
+        for j, addr in enumerate(iface.get("addresses") or []):
+            try:
+                ipaddress.ip_interface(addr)
+            except ValueError:
+                raise InputError(path, "%s.addresses[%d]" % (where, j), addr, "not an address in CIDR form")
+        for field, values in (("gateway", [iface.get("gateway")]), ("dns", iface.get("dns") or [])):
+            for v in values:
+                if v is None:
+                    continue
+                try:
+                    ipaddress.ip_address(v)
+                except ValueError:
+                    raise InputError(path, "%s.%s" % (where, field), v, "not an IP address")
+        if iface["mode"] == "static" and not iface.get("addresses"):
+            raise InputError(path, where + ".addresses", [], "a static interface needs an address")
+
+
+def _compression(archive_path):
+    with open(archive_path, "rb") as f:
+        magic = f.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return "gzip"
+    if magic == b"\x28\xb5\x2f\xfd":
+        return "zstd"
+    return "none"
+
+
+def _load_overlay(path, data):
+    ov = data.get("overlay")
+    if not ov:
+        return None
+    archive = (path.parent / ov["archive"]).resolve()
+    if not archive.is_file():
+        raise InputError(path, "overlay.archive", ov["archive"], "archive not found at %s" % archive)
+    digest = hashlib.sha256()
+    with open(archive, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != ov["sha256"]:
+        raise InputError(path, "overlay.sha256", ov["sha256"],
+                         "does not match the archive (its sha256 is %s)" % digest.hexdigest())
+    compression = _compression(archive)
+    problem = check_archive(archive, compression)
+    if problem:
+        raise InputError(path, "overlay.archive", ov["archive"], problem)
+    return Overlay(path=archive, sha256=ov["sha256"], mode=ov["mode"], files=ov.get("files", 0),
+                   bytes=ov.get("bytes", 0), compression=compression)
+
+
+def read_yaml(path, what="report"):
+    try:
+        with open(path) as f:
+            return yaml.safe_load(f)
+    except OSError as e:
+        raise InputError(path, None, None, "cannot read the %s: %s" % (what, e.strerror))
+    except yaml.YAMLError as e:
+        raise InputError(path, None, None, "not valid YAML: %s" % str(e).replace("\n", " "))
+
+
+def load_report(path):
+    """Read, validate and freeze a scan report; the overlay archive is checked too."""
+    path = Path(os.path.abspath(path))
+    data = read_yaml(path)
+    validate(path, data)
+    host, os_, net = data["host"], data["os"], data["network"]
+    fstab = tuple(
+        FstabEntry(index=i + 1, spec=e["spec"], mountpoint=e["mountpoint"], fstype=e["fstype"],
+                   options=e.get("options", "defaults"), dump=e.get("dump", 0), passno=e.get("pass", 0))
+        for i, e in enumerate(data["fstab"]))
+    return Report(
+        path=path,
+        hostname=host["hostname"],
+        fqdn=host.get("fqdn"),
+        family=os_["family"],
+        distro=os_["distro"],
+        version=str(os_["version"]),
+        codename=os_.get("codename"),
+        arch=os_["arch"],
+        virtualization=data["platform"]["virtualization"],
+        firmware=data["platform"].get("firmware", "bios"),
+        init_system=data["init_system"],
+        kernel_running=data["kernel"].get("running"),
+        kernel_packages=tuple(data["kernel"]["packages"]),
+        bootloader=data["bootloader"],
+        packages=tuple(Package(p["name"], p.get("version", ""), p.get("arch", "")) for p in data["packages"]),
+        services=tuple(Service(s["name"], s["state"]) for s in data["services"]),
+        network_manager=net["manager"],
+        interfaces=tuple(
+            Interface(name=i["name"], mode=i["mode"], mac=i.get("mac"), addresses=tuple(i.get("addresses") or ()),
+                      gateway=i.get("gateway"), dns=tuple(i.get("dns") or ()), config_file=i.get("config_file"))
+            for i in net["interfaces"]),
+        hosts=net.get("hosts"),
+        fstab=fstab,
+        adjtime=(data.get("clock") or {}).get("adjtime"),
+        firewall_active=data["firewall"]["active"],
+        firewall_tool=data["firewall"]["tool"],
+        selinux=data.get("selinux", "absent"),
+        users=tuple(Account(u["name"], u["uid"], u.get("gid")) for u in data["users"]),
+        groups=tuple(Account(g["name"], g["gid"]) for g in data["groups"]),
+        overlay=_load_overlay(path, data),
+    )
