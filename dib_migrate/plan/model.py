@@ -13,7 +13,6 @@ AREAS = ("network", "packages", "files", "services", "boot")
 # action -> area. An action is what an element does and what verify checks.
 ACTIONS = {
     "set-network": "network",          # subject: interface; data: mode, addresses, gateway, dns, file, manager
-    "write-network-file": "network",   # subject: path; data: content, mode
     "remove-file": "network",          # subject: path (a MAC binding or stale config)
     "write-hosts": "network",          # subject: /etc/hosts; data: content
     "install-packages": "packages",    # subject: summary; data: names (the rebuilt package set)

@@ -1,0 +1,77 @@
+"""What every family answers; subclasses override only what differs."""
+
+
+class Family:
+    name = None
+    ssh_service = "sshd"
+    libvirt_service = "libvirtd"
+    # network manager (as scanned) -> the service that brings the network up
+    network_services = {
+        "ifupdown": "networking",
+        "network-scripts": "network",
+        "NetworkManager": "NetworkManager",
+        "netplan": "systemd-networkd",
+        "systemd-networkd": "systemd-networkd",
+        "wicked": "wicked",
+    }
+    network_manager_packages = ("NetworkManager",)
+    # firewall tool -> its boot-time services (the seed's iptables / ip6tables)
+    firewall_services = {
+        "iptables": ("iptables", "ip6tables"),
+        "firewalld": ("firewalld",),
+        "ufw": ("ufw",),
+        "nftables": ("nftables",),
+        "none": ("iptables", "ip6tables"),
+    }
+    cloud_init_package = "cloud-init"
+    azure_agent_package = "WALinuxAgent"
+    azure_agent_service = "waagent"
+    growroot_packages = ("cloud-utils-growpart",)
+    # packages that only make sense on a PV guest booted by its host's kernel
+    xen_only_kernels = ("kernel-xen",)
+    # old platform -> its guest agents (removed unless the target is that platform)
+    platform_agents = {
+        "vmware": ("open-vm-tools", "open-vm-tools-desktop", "vmware-tools"),
+        "xen-pv": ("xe-guest-utilities", "xenstore-utils"),
+        "xen-hvm": ("xe-guest-utilities", "xenstore-utils"),
+        "virtualbox": ("virtualbox-guest-utils", "virtualbox-guest-x11", "virtualbox-guest-dkms",
+                       "VirtualBox-guest-additions"),
+        "hyperv": ("hyperv-daemons", "hyperv-daemons-license", "hypervkvpd", "hypervvssd", "hypervfcopyd"),
+    }
+    # distro -> DIB base element for the packages strategy, or None when DIB cannot rebuild it
+    dib_bases = {}
+    # package-manager element DIB needs under the rootfs strategy
+    rootfs_package_element = None
+
+    # distro -> {attribute: value}: the few places a distro differs from its family
+    distro_overrides = {}
+
+    def __init__(self, report):
+        self.report = report
+        for attr, value in self.distro_overrides.get(report.distro, {}).items():
+            setattr(self, attr, value)
+
+    # -- names ----------------------------------------------------------------------------
+    def kernel_packages(self):
+        raise NotImplementedError  # every family defines its own
+
+    def bootloader_packages(self):
+        raise NotImplementedError
+
+    def dib_arch(self):
+        return {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "i386": "i386",
+                "ppc64le": "ppc64el", "s390x": "s390x", "armv7l": "armhf"}[self.report.arch]
+
+    def dib_base(self):
+        """(element, DIB_RELEASE) for the packages strategy, or None."""
+        entry = self.dib_bases.get(self.report.distro)
+        return entry(self.report) if entry else None
+
+    def network_service(self):
+        if self.report.has_package(*self.network_manager_packages) \
+                or self.report.network_manager == "NetworkManager":
+            return "NetworkManager"
+        return self.network_services[self.report.network_manager]
+
+    def is_kernel_package(self, name):
+        return name in self.xen_only_kernels or name in self.kernel_packages()

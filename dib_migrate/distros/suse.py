@@ -1,0 +1,26 @@
+from .base import Family
+
+
+class Suse(Family):
+    name = "suse"
+    ssh_service = "sshd"
+    network_manager_packages = ("NetworkManager",)
+    firewall_services = dict(Family.firewall_services,
+                             iptables=("SuSEfirewall2",), none=("SuSEfirewall2",))
+    azure_agent_package = "python-azure-agent"
+    azure_agent_service = "waagent"
+    growroot_packages = ("growpart",)
+    xen_only_kernels = ("kernel-xen",)
+    dib_bases = {
+        "opensuse-leap": lambda r: ("opensuse-minimal", r.version),
+        "opensuse": lambda r: ("opensuse-minimal", r.version),
+    }
+    rootfs_package_element = "zypper"
+
+    def kernel_packages(self):
+        return ("kernel-default",)
+
+    def bootloader_packages(self):
+        if self.report.firmware == "uefi":
+            return ("grub2-x86_64-efi", "shim")
+        return ("grub2",)

@@ -1,0 +1,30 @@
+"""What cannot be carried over: warnings `plan` shows before anyone trusts a build."""
+import re
+
+from .model import Warning
+
+
+def warnings(ctx):
+    r, o = ctx.report, ctx.options
+    if o.strategy == "packages" and ctx.family.dib_base() is None:
+        yield Warning("preflight-base", "diskimage-builder has no base for %s %s: the packages strategy cannot "
+                      "rebuild it; use --strategy rootfs with a full overlay" % (r.distro, r.version))
+    if o.strategy == "rootfs" and (r.overlay is None or r.overlay.mode != "full"):
+        yield Warning("preflight-rootfs", "--strategy rootfs needs an overlay of mode full (scan with --full)")
+    if o.strategy == "packages" and r.overlay is not None and r.overlay.mode == "full":
+        yield Warning("preflight-overlay", "the overlay holds the whole root filesystem; laid over a rebuild it "
+                      "replaces every package file (consider --strategy rootfs)")
+    if r.firewall_active and o.firewall:
+        yield Warning("preflight-firewall", "the scanned %s rules are kept enabled (--firewall): check they allow "
+                      "SSH (tcp/22) from the new network, or you will be locked out" % r.firewall_tool)
+    for e in r.fstab:
+        if e.spec.startswith("/dev/mapper/") or re.match(r"^/dev/[^/]+/[^/]+$", e.spec) \
+                and not e.spec.startswith("/dev/disk/"):
+            yield Warning("preflight-lvm", "fstab line %d mounts %s (LVM or device-mapper); its files are carried "
+                          "in the root filesystem, the volume names are not recreated" % (e.index, e.spec))
+        if "crypt" in e.spec or e.fstype in ("crypto_LUKS",):
+            yield Warning("preflight-crypt", "fstab line %d uses an encrypted volume (%s): it cannot be carried "
+                          "over" % (e.index, e.spec))
+    if r.overlay is None:
+        yield Warning("preflight-overlay", "the report has no overlay: only packages are rebuilt, no files "
+                      "of the server are carried")

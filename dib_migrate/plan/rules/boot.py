@@ -1,0 +1,22 @@
+"""boot-regen, boot-drivers, boot-console, boot-azure (kernel-args; net-ifnames lives with network)."""
+from ..model import Change
+
+
+def rules(ctx):
+    t = ctx.target
+    console = [a for a in t.kernel_args if a.startswith("console=")]
+    extra = [a for a in t.kernel_args if not a.startswith("console=")]
+    yield Change("kernel-args", " ".join(console), "boot-console",
+                 "serial console so the %s console log shows the boot" % t.name, {"args": console})
+    if extra:
+        yield Change("kernel-args", " ".join(extra), "boot-%s" % t.name,
+                     "%s requires %s" % (t.name, " ".join(extra)), {"args": extra})
+    yield Change("initramfs-drivers", " ".join(t.drivers), "boot-drivers",
+                 "generic initramfs (host-only off) with the %s storage and network drivers" % t.name,
+                 {"drivers": list(t.drivers)})
+    yield Change("regen-initramfs", "all kernels", "boot-regen",
+                 "initramfs rebuilt in the image; a chroot build would otherwise carry the build host's view")
+    loader = "grub-legacy" if "grub" in ctx.family.bootloader_packages() else "grub2"
+    yield Change("regen-grub", loader, "boot-regen",
+                 "grub configuration rewritten for the new disk (root by UUID) and kernel arguments",
+                 {"bootloader": loader})

@@ -1,0 +1,79 @@
+"""overlay, fstab-nfs, fstab-blockdev, fstab-swap, fstab-keep, clock-adjtime."""
+import re
+
+from ..model import Change
+
+NFS_TYPES = ("nfs", "nfs4")
+DEVICE_PATH = re.compile(r"^/dev/(xvd|sd|hd|vd|nvme|mmcblk|disk/by-(path|id))")
+BY_ID = re.compile(r"^(UUID|LABEL|PARTUUID|PARTLABEL)=|^/dev/disk/by-(uuid|label)/")
+PSEUDO_TYPES = ("tmpfs", "proc", "sysfs", "devpts", "devtmpfs", "securityfs", "cgroup", "cgroup2",
+                "debugfs", "hugetlbfs", "mqueue", "bind", "none", "efivarfs")
+
+
+def overlay(ctx):
+    ov = ctx.report.overlay
+    if ov is None:
+        return
+    what = ("the whole root filesystem" if ov.mode == "full"
+            else "files not owned by a package or changed from it")
+    yield Change("apply-overlay", ov.path.name, "overlay",
+                 "%d scanned files (%s) laid over the image with the source's owners and modes; "
+                 "ids the rebuild shifted are reconciled to the source's" % (ov.files, what),
+                 {"mode": ov.mode, "files": ov.files, "bytes": ov.bytes, "sha256": ov.sha256,
+                  "compression": ov.compression})
+
+
+def _with_nofail(options):
+    opts = options.split(",")
+    return options if "nofail" in opts else ",".join(opts + ["nofail"])
+
+
+def fstab_entry(ctx, e):
+    line = e.line()
+    where = "fstab line %d `%s %s %s`" % (e.index, e.spec, e.mountpoint, e.fstype)
+    data = {"line": line, "index": e.index}
+    if e.fstype in NFS_TYPES:
+        return Change("drop-fstab-line", e.mountpoint, "fstab-nfs",
+                      "%s removed: NFS mounts are not carried over" % where, data)
+    if e.mountpoint == "/":
+        return Change("drop-fstab-line", e.mountpoint, "fstab-blockdev",
+                      "%s replaced: the image mounts its root by UUID" % where, data)
+    if e.fstype == "swap":
+        if not ctx.target.swap_on_os_disk:
+            why = "%s has no swap on the OS disk" % ctx.target.name
+        elif DEVICE_PATH.match(e.spec) or BY_ID.match(e.spec):
+            why = "the swap device is not part of the image"
+        else:
+            return Change("keep-fstab-line", e.mountpoint, "fstab-swap",
+                          "%s kept as a swap file with nofail" % where,
+                          dict(data, line=line.replace(e.options, _with_nofail(e.options), 1)))
+        return Change("drop-fstab-line", e.spec, "fstab-swap", "%s removed: %s" % (where, why), data)
+    if DEVICE_PATH.match(e.spec):
+        return Change("drop-fstab-line", e.mountpoint, "fstab-blockdev",
+                      "%s removed: %s names a disk of the old platform; its files are carried in the "
+                      "image's root filesystem" % (where, e.spec), data)
+    if BY_ID.match(e.spec) and e.fstype not in PSEUDO_TYPES:
+        new = "%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype, _with_nofail(e.options), e.dump, e.passno)
+        return Change("keep-fstab-line", e.mountpoint, "fstab-blockdev",
+                      "%s kept with nofail: that disk may not be attached on the new platform" % where,
+                      dict(data, line=new))
+    return Change("keep-fstab-line", e.mountpoint, "fstab-keep", "%s kept as scanned" % where, data)
+
+
+def adjtime(ctx):
+    text = ctx.report.adjtime
+    if text is None:
+        return
+    lines = text.splitlines()
+    mode = lines[2].strip() if len(lines) > 2 and lines[2].strip() in ("UTC", "LOCAL") else "UTC"
+    drift = lines[0].split()[0] if lines and lines[0].split() else "0"
+    yield Change("reset-adjtime", "/etc/adjtime", "clock-adjtime",
+                 "drift history of the old hardware dropped (was %s s/day); hardware clock stays %s" % (drift, mode),
+                 {"content": "0.0 0 0.0\n0\n%s\n" % mode, "mode": mode})
+
+
+def rules(ctx):
+    yield from overlay(ctx)
+    for e in ctx.report.fstab:
+        yield fstab_entry(ctx, e)
+    yield from adjtime(ctx)

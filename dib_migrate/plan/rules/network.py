@@ -1,0 +1,81 @@
+"""net-static, net-dhcp, net-hosts, net-mac, net-ifnames."""
+import re
+
+from ..model import Change
+
+LEGACY_NAME = re.compile(r"^eth[0-9]+$")
+UDEV_NET_RULES = ("/etc/udev/rules.d/70-persistent-net.rules",)
+
+
+def _describe(iface):
+    if iface.mode == "dhcp":
+        return "DHCP"
+    parts = [", ".join(iface.addresses)]
+    if iface.gateway:
+        parts.append("gateway " + iface.gateway)
+    if iface.dns:
+        parts.append("DNS " + ", ".join(iface.dns))
+    return " ".join(parts)
+
+
+def interface_changes(ctx):
+    r = ctx.report
+    source = {i.name: i for i in r.interfaces}
+    for iface in ctx.interfaces():
+        old = source[iface.name]
+        data = {"mode": iface.mode, "addresses": list(iface.addresses), "gateway": iface.gateway,
+                "dns": list(iface.dns), "manager": r.network_manager, "file": iface.config_file}
+        if iface != old:
+            reason = "%s %s → %s: the install profile %s changes this NIC" % (
+                iface.name, _describe(old), _describe(iface), ctx.options.profile.path)
+            rule = "net-static" if iface.mode == "static" else "net-dhcp"
+        elif iface.mode == "static":
+            rule = "net-static"
+            reason = "%s keeps its static %s (%s config)" % (iface.name, _describe(iface), r.network_manager)
+        else:
+            rule = "net-dhcp"
+            reason = "%s stays on DHCP; nothing of the old lease is kept" % iface.name
+        yield Change("set-network", iface.name, rule, reason, data)
+
+
+def hosts_change(ctx):
+    r = ctx.report
+    text = r.hosts if r.hosts is not None else "127.0.0.1\tlocalhost\n"
+    renamed = []
+    source = {i.name: i for i in r.interfaces}
+    for iface in ctx.interfaces():
+        old = source[iface.name]
+        for old_addr, new_addr in zip(old.addresses, iface.addresses):
+            a, b = old_addr.split("/")[0], new_addr.split("/")[0]
+            if a != b:
+                text = re.sub(r"(?m)^%s(?=\s)" % re.escape(a), b, text)
+                renamed.append("%s → %s" % (a, b))
+    if renamed:
+        reason = "/etc/hosts regenerated for the changed address (%s)" % ", ".join(renamed)
+    else:
+        reason = "/etc/hosts kept as scanned (%d lines); it is rewritten only when an address changes" % (
+            len(text.splitlines()))
+    yield Change("write-hosts", "/etc/hosts", "net-hosts", reason, {"content": text})
+
+
+def mac_bindings(ctx):
+    bound = [i for i in ctx.report.interfaces if i.mac]
+    for path in UDEV_NET_RULES:
+        yield Change("remove-file", path, "net-mac",
+                     "udev persistent-net rules bind names to the old MACs (%s); the new NICs differ" % (
+                         ", ".join("%s=%s" % (i.name, i.mac) for i in bound) or "none scanned"))
+
+
+def ifnames(ctx):
+    names = [i.name for i in ctx.report.interfaces]
+    if names and all(LEGACY_NAME.match(n) for n in names):
+        yield Change("kernel-args", "net.ifnames=0 biosdevname=0", "net-ifnames",
+                     "interface names %s are kept on the new NIC model (no predictable renaming)"
+                     % ", ".join(names), {"args": ["net.ifnames=0", "biosdevname=0"]})
+
+
+def rules(ctx):
+    yield from interface_changes(ctx)
+    yield from hosts_change(ctx)
+    yield from mac_bindings(ctx)
+    yield from ifnames(ctx)

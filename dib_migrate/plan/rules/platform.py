@@ -1,0 +1,89 @@
+"""cloud-config, azure agent settings, identity, selinux-relabel, growroot, pkg-whitebox."""
+import yaml
+
+from ..model import Change
+
+CLOUD_CFG = "/etc/cloud/cloud.cfg.d/90-dib-migrate.cfg"
+
+
+def cloud_config(ctx):
+    t = ctx.target
+    if not t.cloud_init:
+        return
+    keep = ctx.options.identity == "keep"
+    cfg = {
+        "datasource_list": ["ConfigDrive", "OpenStack", "None"],
+        # the source's own network config is kept (net-static/net-dhcp); cloud-init must not replace it
+        "network": {"config": "disabled"},
+        # lift-and-shift keeps the server's accounts; no distro default user is added
+        "users": [],
+        "disable_root": False,
+        "preserve_hostname": keep,
+        "ssh_deletekeys": not keep,
+        "growpart": {"mode": "auto", "devices": ["/"]},
+        "resize_rootfs": True,
+    }
+    yield Change("cloud-config", CLOUD_CFG, "pkg-cloud-init",
+                 "cloud-init reads ConfigDrive/OpenStack metadata but keeps the server's network, "
+                 "accounts%s" % (" and identity" if keep else ""),
+                 {"content": "# written by dib-migrate\n" + yaml.safe_dump(cfg, default_flow_style=False,
+                                                                          sort_keys=True)})
+
+
+def azure_agent(ctx):
+    if not ctx.target.azure_agent:
+        return
+    settings = {"ResourceDisk.EnableSwap": "n", "ResourceDisk.Format": "y",
+                "Provisioning.DeleteRootPassword": "n",
+                "Provisioning.RegenerateSshHostKeyPair": "n" if ctx.options.identity == "keep" else "y"}
+    yield Change("agent-config", "/etc/waagent.conf", "pkg-azure-agent",
+                 "Azure agent: no swap on the OS disk; root password and host keys as the identity policy says",
+                 {"settings": settings})
+
+
+def identity(ctx):
+    policy = ctx.options.identity
+    if policy == "keep":
+        reason = "lift-and-shift: machine-id, SSH host keys and cloud-init state kept, nothing re-provisions"
+        data = {"machine_id": "keep", "ssh_host_keys": "keep", "cloud_init_state": "keep"}
+    else:
+        reason = "template image: machine-id emptied, SSH host keys regenerated at first boot, cloud-init cleaned"
+        data = {"machine_id": "reset", "ssh_host_keys": "reset", "cloud_init_state": "clean"}
+    yield Change("identity", policy, "identity", reason, data)
+
+
+def selinux(ctx):
+    if ctx.report.selinux in ("enforcing", "permissive"):
+        yield Change("selinux-relabel", "/.autorelabel", "selinux-relabel",
+                     "the source runs SELinux %s; files written by the build need their labels" % ctx.report.selinux)
+
+
+def growroot(ctx):
+    method = "cloud-init" if ctx.target.cloud_init else "growroot"
+    yield Change("growroot", "/", "growroot",
+                 "the root filesystem grows to the new disk on first boot (%s)" % method,
+                 {"method": method, "packages": list(ctx.family.growroot_packages)})
+
+
+def firstboot(ctx):
+    p = ctx.options.profile
+    if p is None:
+        return
+    what = [k for k, v in (("root password", p.root_password_hash), ("keyboard", p.keyboard),
+                           ("timezone", p.timezone), ("NIC settings", p.nics), ("boot scripts", p.boot_scripts))
+            if v]
+    data = {"root_password_hash": p.root_password_hash, "keyboard": p.keyboard, "timezone": p.timezone,
+            "boot_scripts": [{"name": s.name, "content": s.content} for s in p.boot_scripts],
+            "nics": [n.name for n in p.nics]}
+    yield Change("firstboot", "dib-migrate-firstboot", "pkg-whitebox",
+                 "white-box migration: first boot applies %s from %s, once" % (", ".join(what) or "nothing", p.path),
+                 data)
+
+
+def rules(ctx):
+    yield from cloud_config(ctx)
+    yield from azure_agent(ctx)
+    yield from identity(ctx)
+    yield from selinux(ctx)
+    yield from growroot(ctx)
+    yield from firstboot(ctx)

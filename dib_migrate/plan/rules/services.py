@@ -1,0 +1,96 @@
+"""svc-libvirtd, svc-sshd, svc-network, svc-firewall, <target>-services, svc-keep.
+
+Several rules may speak about one service; the strongest wins (user option > target rule >
+common rule > the state as scanned) and the Change records the rules it overrode.
+"""
+from dataclasses import dataclass
+
+from ..model import Change
+
+KEEP, COMMON, TARGET, OPTION = range(4)
+ACTION = {"enabled": "enable-service", "disabled": "disable-service", "masked": "mask-service"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    service: str
+    state: str
+    level: int
+    rule: str
+    why: str
+
+
+def firewall_services(ctx):
+    table = ctx.family.firewall_services
+    names = list(table["iptables"])
+    for n in table.get(ctx.report.firewall_tool, ()):
+        if n not in names:
+            names.append(n)
+    return names
+
+
+def _map_target_name(ctx, name):
+    """The seed names services the Red Hat way; translate to the family's names."""
+    if name in ("iptables", "ip6tables"):
+        return list(ctx.family.firewall_services["iptables"])
+    if name == "network":
+        return [ctx.family.network_service()]
+    return [name]
+
+
+def decisions(ctx):
+    fam, t, opts = ctx.family, ctx.target, ctx.options
+    for s in ctx.report.services:
+        yield Decision(s.name, s.state, KEEP, "svc-keep", "as scanned")
+    yield Decision(fam.libvirt_service, "disabled", COMMON, "svc-libvirtd",
+                   "the image is not a hypervisor host on the new platform")
+    yield Decision(fam.ssh_service, "enabled", COMMON, "svc-sshd", "the migrated server must be reachable")
+    net = fam.network_service()
+    why = ("NetworkManager is installed" if net == "NetworkManager"
+           else "%s brings up the kept %s config" % (net, ctx.report.network_manager))
+    yield Decision(net, "enabled", COMMON, "svc-network", why)
+    for name in firewall_services(ctx):
+        if opts.firewall:
+            yield Decision(name, "enabled", OPTION, "svc-firewall", "--firewall asked to keep the firewall")
+        else:
+            yield Decision(name, "disabled", COMMON, "svc-firewall",
+                           "no firewall asked for; the scanned rules could lock the new network out")
+    if t.service_rule:
+        for name in t.services_disabled:
+            for mapped in _map_target_name(ctx, name):
+                yield Decision(mapped, "disabled", TARGET, t.service_rule, "%s images disable %s" % (t.name, name))
+        for mapped in _map_target_name(ctx, "network"):
+            yield Decision(mapped, "enabled", TARGET, t.service_rule, "%s images enable network" % t.name)
+    if t.azure_agent:
+        yield Decision(fam.azure_agent_service, "enabled", TARGET, "pkg-azure-agent",
+                       "the Azure agent must run from the first boot")
+
+
+def resolve(ctx):
+    best, seen, order = {}, {}, []
+    for d in decisions(ctx):
+        if d.service not in best:
+            order.append(d.service)
+            seen[d.service] = []
+        seen[d.service].append(d)
+        if d.service not in best or d.level >= best[d.service].level:
+            best[d.service] = d
+    scanned = {s.name for s in ctx.report.services}
+    for name in order:
+        win = best[name]
+        others = [d for d in seen[name] if d is not win and d.level > KEEP]
+        overridden = sorted({d.rule for d in others if d.state != win.state})
+        agreeing = sorted({d.rule for d in others if d.state == win.state})
+        reason = "%s %s: %s" % (name, win.state, win.why)
+        if overridden:
+            reason += " (overrides %s)" % ", ".join(overridden)
+        if name not in scanned:
+            reason += "; not on the source, applied if the image has it"
+        data = {"present": name in scanned}
+        if agreeing:
+            data["also"] = agreeing
+        yield Change(ACTION[win.state], name, win.rule, reason, data)
+
+
+def rules(ctx):
+    yield from resolve(ctx)
