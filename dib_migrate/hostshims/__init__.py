@@ -23,7 +23,13 @@ _DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 def needs_shims():
     """True when the kernel has no device-mapper (kpartx cannot work)."""
-    return not os.path.exists("/dev/mapper/control")
+    # the /dev/mapper/control node may exist (installing dmsetup creates it) on a kernel
+    # without device-mapper; the kernel's own list of misc devices is the truth
+    try:
+        with open("/proc/misc") as f:
+            return not any(line.split()[-1:] == ["device-mapper"] for line in f)
+    except OSError:
+        return not os.path.exists("/dev/mapper/control")
 
 
 def security_mirror(distribution_mirror):
