@@ -11,6 +11,7 @@ Facts this module is built around (../shared/BUILD-NOTES.md):
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -235,6 +236,38 @@ class VM:
             time.sleep(2)
         raise BootError("no SSH within %ds (%s, last: %s)\n--- console ---\n%s"
                         % (timeout, self.accel, (last or "").strip(), self.console_tail()))
+
+    def wait_console(self, pattern, timeout=300):
+        """Wait until the serial console shows ``pattern`` (a regex); seconds from start."""
+        rx = re.compile(pattern)
+        deadline = self.started + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BootError("qemu exited with %s\n%s" % (self.proc.returncode, self.console_tail()))
+            try:
+                if rx.search(self.console.read_text(errors="replace")):
+                    return time.monotonic() - self.started
+            except OSError:
+                pass
+            time.sleep(1)
+        raise BootError("console never showed %r within %ds\n%s" % (pattern, timeout, self.console_tail()))
+
+    def wait_ssh_banner(self, timeout=300):
+        """Wait until the guest's sshd answers with its banner (no key needed); seconds
+        from start. Used to compare boot times of images without a shared login."""
+        deadline = self.started + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BootError("qemu exited with %s\n%s" % (self.proc.returncode, self.console_tail()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.ports[22]), timeout=5) as s:
+                    s.settimeout(10)
+                    if s.recv(64).startswith(b"SSH-"):
+                        return time.monotonic() - self.started
+            except OSError:
+                pass
+            time.sleep(1)
+        raise BootError("no SSH banner within %ds\n%s" % (timeout, self.console_tail()))
 
     # -- talking -----------------------------------------------------------------------
     def ssh(self, command, check=True, timeout=60):

@@ -1,0 +1,634 @@
+"""One check per Plan action, run against the mounted image root.
+
+Each check gets a ``Ctx`` (the mounted image, the whole Plan, helpers with caches) and a
+Change, and returns ``(ok, detail)``. ``CHECKS`` maps every action of the Plan model to
+its check; an action without a check is a failure, never a silent pass.
+"""
+import fnmatch
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from . import initramfs
+
+CHECKS = {}
+
+
+def check(action):
+    def deco(fn):
+        CHECKS[action] = fn
+        return fn
+    return deco
+
+
+class Ctx:
+    """The mounted image plus lazily computed facts shared between checks."""
+
+    def __init__(self, mounted, plan, plan_dir=None, overlay=None):
+        self.m = mounted
+        self.root = Path(mounted.root)
+        self.plan = plan
+        self.plan_dir = Path(plan_dir) if plan_dir else None
+        self.overlay = Path(overlay) if overlay else None
+        self._packages = None
+        self._initrds = {}
+
+    # -- files -------------------------------------------------------------------------
+    def p(self, path):
+        return self.root / str(path).lstrip("/")
+
+    def read(self, path, default=None):
+        try:
+            return self.p(path).read_text(errors="replace")
+        except OSError:
+            return default
+
+    def lexists(self, path):
+        return os.path.lexists(self.p(path))
+
+    def resolve(self, path, depth=0):
+        """Host path of ``path`` in the image, following symlinks *inside* the image."""
+        parts = Path(str(path)).parts[1:]
+        cur = "/"
+        for i, part in enumerate(parts):
+            cand = os.path.join(cur, part)
+            host = self.p(cand)
+            if os.path.islink(host) and depth < 40:
+                target = os.readlink(host)
+                target = target if target.startswith("/") else os.path.join(cur, target)
+                rest = os.path.join(os.path.normpath(target), *parts[i + 1:])
+                return self.resolve(rest, depth + 1)
+            cur = cand
+        return self.p(cur)
+
+    # -- packages ------------------------------------------------------------------------
+    def packages(self):
+        """Installed package names, from the image's own package database."""
+        if self._packages is None:
+            if self.p("/var/lib/dpkg/status").exists():
+                self._packages = _dpkg_installed(self.read("/var/lib/dpkg/status", ""))
+            elif any(self.p(d).is_dir() for d in ("/var/lib/rpm", "/usr/lib/sysimage/rpm")):
+                self._packages = _rpm_installed(self)
+            else:
+                self._packages = set()
+        return self._packages
+
+    # -- boot ----------------------------------------------------------------------------
+    def kernels(self):
+        """Kernel versions with a vmlinuz in /boot, newest first."""
+        vers = []
+        for f in glob.glob(str(self.p("/boot")) + "/vmlinuz-*"):
+            vers.append(os.path.basename(f)[len("vmlinuz-"):])
+        return sorted(vers, key=_version_key, reverse=True)
+
+    def initrd_path(self, version):
+        for name in ("initrd.img-%s", "initramfs-%s.img", "initrd-%s", "initrd-%s.img"):
+            f = self.p("/boot/" + name % version)
+            if f.exists():
+                return f
+        return None
+
+    def initrd_files(self, version):
+        if version not in self._initrds:
+            f = self.initrd_path(version)
+            self._initrds[version] = initramfs.list_files(f) if f else None
+        return self._initrds[version]
+
+    def grub_cfg(self):
+        for f in ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/menu.lst",
+                  "/boot/grub/grub.conf"):
+            text = self.read(f)
+            if text is not None:
+                return f, text
+        return None, None
+
+    def fstab(self):
+        out = []
+        for line in (self.read("/etc/fstab", "") or "").splitlines():
+            f = line.split()
+            if f and not f[0].startswith("#"):
+                out.append(f)
+        return out
+
+
+def _version_key(v):
+    return [int(x) if x.isdigit() else x for x in re.split(r"[.\-+~_]", v) if x]
+
+
+def _dpkg_installed(text):
+    names = set()
+    for para in text.split("\n\n"):
+        pkg = status = None
+        for line in para.splitlines():
+            if line.startswith("Package: "):
+                pkg = line[9:].strip()
+            elif line.startswith("Status: "):
+                status = line[8:].strip()
+        if pkg and status and status.endswith(" installed") and status.startswith("install "):
+            names.add(pkg)
+    return names
+
+
+def _rpm_installed(ctx):
+    # rpm may want to write lock/shm files beside its database: query a copy
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in ("/usr/lib/sysimage/rpm", "/var/lib/rpm"):
+            src = ctx.resolve(d)
+            if src.is_dir() and any(src.iterdir()):
+                shutil.copytree(src, tmp + "/db", dirs_exist_ok=True)
+                break
+        r = subprocess.run(["rpm", "--dbpath", tmp + "/db", "-qa", "--qf", "%{NAME}\\n"],
+                           capture_output=True, text=True)
+        return set(r.stdout.split())
+
+
+# ---------------------------------------------------------------------------- packages
+@check("install-packages")
+def _install_packages(ctx, c):
+    names = c.data.get("names", [])
+    have = ctx.packages()
+    missing = [n.split("=")[0] for n in names if n.split("=")[0].split(":")[0] not in have]
+    if missing:
+        return False, "%d of %d not installed: %s" % (len(missing), len(names), " ".join(missing[:15]))
+    return True, "all %d installed" % len(names)
+
+
+@check("install-package")
+def _install_package(ctx, c):
+    ok = c.subject in ctx.packages()
+    return ok, "installed" if ok else "not installed"
+
+
+@check("remove-package")
+def _remove_package(ctx, c):
+    ok = c.subject not in ctx.packages()
+    return ok, "absent" if ok else "still installed"
+
+
+# ---------------------------------------------------------------------------- services
+def _unit_state(ctx, name):
+    """systemd's is-enabled answer for ``name`` in the image, or None if no such unit."""
+    unit = name if "." in name else name + ".service"
+    r = subprocess.run(["systemctl", "--root", str(ctx.root), "is-enabled", unit],
+                       capture_output=True, text=True)
+    state = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    if state:
+        return state
+    return None
+
+
+def _sysv_state(ctx, name):
+    """'enabled'/'disabled' from /etc/rc?.d links, or None without an init script."""
+    if not ctx.lexists("/etc/init.d/" + name):
+        return None
+    links = glob.glob(str(ctx.p("/etc")) + "/rc[2345].d/S??" + name) + \
+        glob.glob(str(ctx.p("/etc/rc.d")) + "/rc[2345].d/S??" + name)
+    return "enabled" if links else "disabled"
+
+
+def service_state(ctx, name):
+    if ctx.plan.init_system == "systemd":
+        state = _unit_state(ctx, name)
+        if state:
+            return state
+    return _sysv_state(ctx, name)
+
+
+ENABLED = ("enabled", "enabled-runtime", "alias", "indirect", "generated", "static")
+
+
+@check("enable-service")
+def _enable(ctx, c):
+    state = service_state(ctx, c.subject)
+    if state is None:
+        if not c.data.get("present", True):
+            return True, "not in the image (not on the source either; tolerated)"
+        return False, "no such service in the image"
+    return state in ENABLED, state
+
+
+@check("disable-service")
+def _disable(ctx, c):
+    state = service_state(ctx, c.subject)
+    if state is None:
+        return True, "not in the image"
+    if state not in ("disabled", "masked", "masked-runtime"):
+        return False, state
+    # a socket left enabled starts the service anyway (libvirtd.socket)
+    if ctx.plan.init_system == "systemd" and "." not in c.subject:
+        sock = _unit_state(ctx, c.subject + ".socket")
+        if sock in ("enabled", "enabled-runtime"):
+            return False, "%s, but %s.socket is %s" % (state, c.subject, sock)
+    return True, state
+
+
+@check("mask-service")
+def _mask(ctx, c):
+    state = service_state(ctx, c.subject)
+    if state is None:
+        return True, "not in the image"
+    return state in ("masked", "masked-runtime"), state
+
+
+# ---------------------------------------------------------------------------- files
+def _fields(line):
+    return line.split()
+
+
+@check("drop-fstab-line")
+def _drop_fstab(ctx, c):
+    old = _fields(c.data.get("line", ""))
+    fstab = ctx.fstab()
+    if not old:
+        return False, "plan has no line"
+    for f in fstab:
+        if f[:2] == old[:2] or (old[0].startswith("/dev/") and f[0] == old[0]):
+            return False, "still in fstab: %s" % " ".join(f)
+        if len(f) > 2 and f[2] in ("nfs", "nfs4") and len(old) > 2 and old[2] in ("nfs", "nfs4"):
+            if f[0] == old[0]:
+                return False, "NFS line still in fstab: %s" % " ".join(f)
+    if c.subject == "/":
+        root = [f for f in fstab if len(f) > 1 and f[1] == "/"]
+        if not root:
+            return False, "fstab has no root line"
+        spec = root[0][0]
+        # SPEC: the image mounts its root by UUID, and that UUID must be the disk's own
+        if not spec.startswith("UUID="):
+            return False, "root mounted by %s, not by UUID" % spec
+        if ctx.m.root_uuid and spec[5:] != ctx.m.root_uuid:
+            return False, "root %s, but the root filesystem is UUID=%s" % (spec, ctx.m.root_uuid)
+        return True, "root now %s" % spec
+    return True, "absent"
+
+
+@check("keep-fstab-line")
+def _keep_fstab(ctx, c):
+    want = _fields(c.data.get("line", ""))
+    for f in ctx.fstab():
+        if f[:4] == want[:4]:
+            return True, "present"
+    return False, "missing: %s" % " ".join(want)
+
+
+@check("reset-adjtime")
+def _adjtime(ctx, c):
+    text = ctx.read("/etc/adjtime")
+    if text is None:
+        return False, "/etc/adjtime missing"
+    lines = text.splitlines()
+    if text.strip() == c.data.get("content", "").strip():
+        return True, "drift reset, %s kept" % c.data.get("mode")
+    drift = lines[0].split()[0] if lines and lines[0].split() else "?"
+    mode = lines[2].strip() if len(lines) > 2 else "?"
+    return False, "drift %s, mode %s (want %r)" % (drift, mode, c.data.get("content"))
+
+
+def _same_content(ctx, path, content):
+    text = ctx.read(path)
+    if text is None:
+        return False, "%s missing" % path
+    if text == content:
+        return True, "content matches"
+    return False, "content differs (%d bytes, plan %d)" % (len(text), len(content))
+
+
+@check("cloud-config")
+def _cloud_config(ctx, c):
+    return _same_content(ctx, c.subject, c.data.get("content", ""))
+
+
+@check("write-hosts")
+def _hosts(ctx, c):
+    return _same_content(ctx, c.subject, c.data.get("content", ""))
+
+
+@check("agent-config")
+def _agent_config(ctx, c):
+    text = ctx.read(c.subject)
+    if text is None:
+        return False, "%s missing" % c.subject
+    conf = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            k, _, v = line.partition("=")
+            conf[k.strip()] = v.strip()
+    bad = ["%s=%s (want %s)" % (k, conf.get(k), v) for k, v in c.data.get("settings", {}).items()
+           if conf.get(k) != str(v)]
+    return not bad, "; ".join(bad) or "%d settings" % len(c.data.get("settings", {}))
+
+
+@check("remove-file")
+def _remove_file(ctx, c):
+    hits = [h for h in glob.glob(str(ctx.p(c.subject))) if os.path.lexists(h)]
+    if os.path.lexists(ctx.p(c.subject)) and str(ctx.p(c.subject)) not in hits:
+        hits.append(str(ctx.p(c.subject)))
+    return not hits, "absent" if not hits else "present"
+
+
+@check("selinux-relabel")
+def _selinux(ctx, c):
+    ok = ctx.lexists(c.subject)
+    return ok, "present" if ok else "%s missing" % c.subject
+
+
+@check("identity")
+def _identity(ctx, c):
+    mid = (ctx.read("/etc/machine-id", "") or "").strip()
+    keys = glob.glob(str(ctx.p("/etc/ssh")) + "/ssh_host_*_key")
+    problems = []
+    if c.subject == "reset":
+        if mid and mid != "uninitialized":
+            problems.append("machine-id set (%s)" % mid[:8])
+        if keys:
+            problems.append("%d SSH host keys in the image" % len(keys))
+        if glob.glob(str(ctx.p("/var/lib/cloud/instances")) + "/*"):
+            problems.append("cloud-init instance state present")
+    elif c.subject == "keep":
+        if not keys and ctx.lexists("/etc/ssh"):
+            problems.append("no SSH host keys")
+    else:
+        return False, "unknown identity policy %r" % c.subject
+    return not problems, "; ".join(problems) or ("machine-id %s, %d host keys" % (mid[:8] or "empty", len(keys)))
+
+
+@check("firstboot")
+def _firstboot(ctx, c):
+    unit = c.subject if "." in c.subject else c.subject + ".service"
+    for d in ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"):
+        if ctx.lexists("%s/%s" % (d, unit)):
+            state = service_state(ctx, c.subject)
+            return state in ENABLED, "%s %s" % (unit, state)
+    if ctx.lexists("/etc/init.d/" + c.subject):
+        state = _sysv_state(ctx, c.subject)
+        return state == "enabled", "init script %s" % state
+    return False, "no %s in the image" % unit
+
+
+def _find_overlay(ctx, c):
+    if ctx.overlay:
+        return ctx.overlay
+    if ctx.plan_dir is None:
+        return None
+    for cand in [ctx.plan_dir / c.subject] + sorted(ctx.plan_dir.glob("**/migrate-data/overlay/archive.tar")):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _managed_paths(plan):
+    """Paths that other Changes (or DIB itself) legitimately rewrite after the overlay."""
+    paths = {"/etc/fstab", "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
+             "/etc/default/grub", "/etc/resolv.conf", "/etc/hostname", "/etc/machine-id",
+             "/etc/apt/sources.list"}
+    for ch in plan.changes:
+        if ch.action in ("write-hosts", "reset-adjtime", "cloud-config", "agent-config", "remove-file"):
+            paths.add(ch.subject)
+        if ch.action == "set-network" and ch.data.get("file"):
+            paths.add(ch.data["file"])
+    return paths
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@check("apply-overlay")
+def _overlay(ctx, c):
+    archive = _find_overlay(ctx, c)
+    if archive is None:
+        return True, "archive not at hand: contents not compared (give --overlay)"
+    if c.data.get("sha256") and _sha256(archive) != c.data["sha256"] and archive.name == c.subject:
+        return False, "%s does not match the plan's sha256" % archive
+    managed = _managed_paths(ctx.plan)
+    bad, checked = [], 0
+    with tarfile.open(archive) as tar:
+        for m in tar:
+            path = "/" + m.name.lstrip("./").rstrip("/")
+            if path == "/" or path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
+                continue
+            host = ctx.p(path)
+            try:
+                st = os.lstat(host)
+            except OSError:
+                bad.append("%s missing" % path)
+                continue
+            checked += 1
+            if m.issym():
+                if not stat.S_ISLNK(st.st_mode) or os.readlink(host) != m.linkname:
+                    bad.append("%s: not the symlink to %s" % (path, m.linkname))
+                continue
+            if m.isdir():
+                if not stat.S_ISDIR(st.st_mode):
+                    bad.append("%s: not a directory" % path)
+            elif m.isfile():
+                if not stat.S_ISREG(st.st_mode):
+                    bad.append("%s: not a regular file" % path)
+                    continue
+                data = tar.extractfile(m).read()
+                if hashlib.sha256(data).hexdigest() != _sha256(host):
+                    bad.append("%s: content differs" % path)
+            else:
+                continue
+            if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
+                bad.append("%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777))
+            if (st.st_uid, st.st_gid) != (m.uid, m.gid):
+                bad.append("%s: owner %d:%d, source %d:%d" % (path, st.st_uid, st.st_gid, m.uid, m.gid))
+    if bad:
+        return False, "%d differences: %s" % (len(bad), "; ".join(bad[:8]))
+    return True, "%d members match (content, mode, owner)" % checked
+
+
+# ---------------------------------------------------------------------------- network
+_MAC_BINDINGS = re.compile(r"(?im)^\s*(hwaddress|HWADDR|MACADDR|mac-address|macaddress|MACAddress)\b")
+
+
+def _network_text(ctx, path):
+    texts = []
+    if path:
+        t = ctx.read(path)
+        if t is not None:
+            texts.append(t)
+    if path == "/etc/network/interfaces":
+        for f in sorted(glob.glob(str(ctx.p("/etc/network/interfaces.d")) + "/*")):
+            try:
+                texts.append(Path(f).read_text(errors="replace"))
+            except OSError:
+                pass
+    return "\n".join(texts) if texts else None
+
+
+@check("set-network")
+def _set_network(ctx, c):
+    d = c.data
+    text = _network_text(ctx, d.get("file"))
+    if text is None:
+        return False, "%s missing" % d.get("file")
+    name = c.subject
+    if name not in text:
+        return False, "%s not named in %s" % (name, d.get("file"))
+    missing = []
+    for a in d.get("addresses") or []:
+        if a.split("/")[0] not in text:
+            missing.append(a)
+    if d.get("gateway") and d["gateway"] not in text:
+        missing.append("gateway " + d["gateway"])
+    for ns in d.get("dns") or []:
+        if ns not in text and ns not in (ctx.read("/etc/resolv.conf", "") or ""):
+            missing.append("dns " + ns)
+    manager = d.get("manager")
+    mode = d.get("mode")
+    if manager == "ifupdown":
+        m = re.search(r"(?m)^\s*iface\s+%s\s+inet6?\s+(\S+)" % re.escape(name), text)
+        if not m:
+            missing.append("iface %s stanza" % name)
+        elif mode == "static" and m.group(1) != "static" or mode == "dhcp" and m.group(1) != "dhcp":
+            missing.append("iface %s is %s" % (name, m.group(1)))
+    elif mode == "dhcp" and manager == "network-scripts" and not re.search(r"(?im)^BOOTPROTO=\"?dhcp", text):
+        missing.append("BOOTPROTO=dhcp")
+    mac = _MAC_BINDINGS.search(text)
+    if mac:
+        missing.append("MAC binding %s left" % mac.group(1))
+    if missing:
+        return False, "; ".join(missing)
+    return True, "%s %s in %s" % (name, mode, d.get("file"))
+
+
+# ---------------------------------------------------------------------------- boot
+_GRUB_CMDLINE = re.compile(r"""(?m)^\s*GRUB_CMDLINE_LINUX(?:_DEFAULT)?=["']?([^"'\n]*)""")
+
+
+def _linux_lines(text):
+    return [ln.strip() for ln in text.splitlines() if re.match(r"\s*(linux|linux16|linuxefi|kernel)\s", ln)]
+
+
+@check("kernel-args")
+def _kernel_args(ctx, c):
+    path, text = ctx.grub_cfg()
+    if text is None:
+        return False, "no grub configuration"
+    lines = _linux_lines(text)
+    if not lines:
+        return False, "%s has no kernel line" % path
+    first = lines[0].split()
+    args = c.data.get("args", c.subject.split())
+    missing = [a for a in args if a not in first]
+    if missing:
+        return False, "default entry lacks %s" % " ".join(missing)
+    # the next kernel update regenerates grub.cfg from /etc/default/grub: the args must
+    # be there too, or they vanish on the first `apt upgrade`
+    default = ctx.read("/etc/default/grub")
+    if default is not None:
+        words = []
+        for m in _GRUB_CMDLINE.finditer(default):
+            words += m.group(1).split()
+        for f in glob.glob(str(ctx.p("/etc/default/grub.d")) + "/*.cfg"):
+            for m in _GRUB_CMDLINE.finditer(Path(f).read_text()):
+                words += m.group(1).replace("$GRUB_CMDLINE_LINUX_DEFAULT", "").replace(
+                    "$GRUB_CMDLINE_LINUX", "").split()
+        lost = [a for a in args if a not in words]
+        if lost:
+            return False, "in %s but not in /etc/default/grub: %s" % (path, " ".join(lost))
+    return True, "in the default entry of %s and /etc/default/grub" % path
+
+
+@check("initramfs-drivers")
+def _drivers(ctx, c):
+    kernels = ctx.kernels()
+    if not kernels:
+        return False, "no kernel in /boot"
+    want = [d.replace("-", "_") for d in c.data.get("drivers", c.subject.split())]
+    problems = []
+    for ver in kernels[:1]:      # the default (newest) kernel is the one that boots
+        files = ctx.initrd_files(ver)
+        if files is None:
+            return False, "no initramfs for %s" % ver
+        mods = initramfs.modules(files)
+        builtin = initramfs.modules((ctx.read("/lib/modules/%s/modules.builtin" % ver, "") or "").split())
+        missing = [d for d in want if d not in mods and d not in builtin]
+        if missing:
+            problems.append("%s lacks %s" % (ver, " ".join(missing)))
+    if problems:
+        return False, "; ".join(problems)
+    return True, "all %d in the initramfs of %s" % (len(want), kernels[0])
+
+
+@check("regen-initramfs")
+def _regen_initramfs(ctx, c):
+    kernels = ctx.kernels()
+    if not kernels:
+        return False, "no kernel in /boot"
+    missing = [k for k in kernels if ctx.initrd_path(k) is None]
+    if missing:
+        return False, "no initramfs for %s" % " ".join(missing)
+    for k in kernels[:1]:
+        files = ctx.initrd_files(k)
+        # host-only initramfs hold a handful of modules; a generic one hundreds
+        if len(initramfs.modules(files)) < 50:
+            return False, "initramfs of %s is host-only (%d modules)" % (k, len(initramfs.modules(files)))
+    return True, "%d kernel(s), each with an initramfs" % len(kernels)
+
+
+@check("regen-grub")
+def _regen_grub(ctx, c):
+    path, text = ctx.grub_cfg()
+    if text is None:
+        return False, "no grub configuration"
+    lines = _linux_lines(text)
+    if not lines:
+        return False, "%s has no kernel line" % path
+    kernels = ctx.kernels()
+    if kernels and not any("vmlinuz-" + kernels[0] in ln for ln in lines):
+        return False, "%s does not boot the newest kernel %s" % (path, kernels[0])
+    roots = {m.group(1) for ln in lines for m in [re.search(r"\broot=(\S+)", ln)] if m}
+    bad = [r for r in roots if r.startswith("/dev/") and not r.startswith("/dev/mapper/")]
+    if bad:
+        return False, "kernel root= by device name: %s" % " ".join(sorted(bad))
+    return True, "%s boots %s with root=%s" % (path, kernels[0] if kernels else "?", ",".join(sorted(roots)))
+
+
+@check("growroot")
+def _growroot(ctx, c):
+    have = ctx.packages()
+    pkgs = c.data.get("packages", [])
+    missing = [p for p in pkgs if p not in have]
+    if missing:
+        return False, "not installed: %s" % " ".join(missing)
+    if c.data.get("method") == "cloud-init" and "cloud-init" not in have:
+        return False, "cloud-init not installed"
+    return True, "%s (%s)" % (c.data.get("method", "growroot"), " ".join(pkgs) or "no packages")
+
+
+def image_checks(ctx):
+    """Checks of the disk as a whole: (name, ok, detail) rows beyond the Changes."""
+    out = []
+    fmt_want = {"qcow2": "qcow2", "raw": "raw", "vhd": "vpc", "vpc": "vpc"}.get(ctx.plan.build.output_format)
+    out.append(("format", ctx.m.format == fmt_want, "%s (want %s)" % (ctx.m.format, fmt_want)))
+    if ctx.plan.target == "azure":
+        ok = ctx.m.virtual_size % (1 << 20) == 0
+        out.append(("size-mib", ok, "virtual size %d%s a multiple of 1 MiB"
+                    % (ctx.m.virtual_size, "" if ok else " NOT")))
+    return out
+
+
+def plan_json_in_image(ctx):
+    """The plan the element set recorded in the image, if any (for the log only)."""
+    for f in ("/etc/dib-migrate/plan.json", "/var/lib/dib-migrate/plan.json"):
+        t = ctx.read(f)
+        if t:
+            try:
+                return json.loads(t)
+            except ValueError:
+                return None
+    return None
