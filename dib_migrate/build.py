@@ -1,0 +1,152 @@
+"""Element set → image: run disk-image-create, convert to the target's format, rename into place."""
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .errors import BuildError, InputError
+from .hostshims import host_env
+from .render import element_name, render
+from .targets import TARGETS
+
+PHASE = re.compile(r"Running hooks from \S*/([a-z-]+)\.d|Creating fstab|Converting image using qemu-img|"
+                   r"Image file \S+ created")
+MIB = 1 << 20
+
+
+def image_name(plan):
+    return "%s-%s" % (plan.host, plan.target)
+
+
+def command(plan, elements_path, output_base, logfile, compress=True, image_size=None, environ=None):
+    """(argv, env additions) for disk-image-create."""
+    environ = os.environ if environ is None else environ
+    argv = ["disk-image-create", "-a", plan.build.arch, "-o", str(output_base), "-t", plan.build.image_type,
+            "--logfile", str(logfile)]
+    if not compress:
+        argv.append("-u")
+    if image_size:
+        argv += ["--image-size", str(image_size)]
+    argv += list(plan.build.elements) + [element_name(plan)]
+    env = host_env(environ, family=plan.family)
+    env.update(plan.build.environment)
+    env["ELEMENTS_PATH"] = os.pathsep.join(str(p) for p in elements_path)
+    if environ.get("ELEMENTS_PATH"):
+        env["ELEMENTS_PATH"] += os.pathsep + environ["ELEMENTS_PATH"]
+    return argv, env
+
+
+def shell_text(argv, env):
+    lines = ["%s=%s \\" % (k, shlex.quote(v)) for k, v in sorted(env.items())]
+    return "\n".join(["env \\"] + lines + [" ".join(shlex.quote(a) for a in argv)])
+
+
+def _progress(msg, start, stream):
+    el = int(time.monotonic() - start)
+    stream.write("[%3dm%02ds] %s\n" % (el // 60, el % 60, msg))
+    stream.flush()
+
+
+def run_dib(argv, env, logfile, stream=sys.stderr):
+    """Run disk-image-create, printing each phase with elapsed time; DIB's full log goes to logfile."""
+    start = time.monotonic()
+    _progress("disk-image-create started (full log: %s)" % logfile, start, stream)
+    full_env = dict(os.environ)
+    full_env.update(env)
+    with open(os.devnull, "w") as devnull:
+        proc = subprocess.Popen(argv, env=full_env, stdout=devnull, stderr=subprocess.STDOUT)
+    pos, last = 0, None
+    while True:
+        done = proc.poll() is not None
+        if os.path.exists(logfile):
+            with open(logfile, errors="replace") as f:
+                f.seek(pos)
+                chunk = f.read()
+                pos = f.tell()
+            for line in chunk.splitlines():
+                m = PHASE.search(line)
+                if m:
+                    phase = m.group(1) or m.group(0)
+                    if phase != last:
+                        _progress("phase: %s" % phase, start, stream)
+                        last = phase
+        if done:
+            break
+        time.sleep(1)
+    if proc.returncode != 0:
+        tail = ""
+        if os.path.exists(logfile):
+            with open(logfile, errors="replace") as f:
+                tail = "".join(f.readlines()[-25:])
+        raise BuildError("disk-image-create failed (exit %d); last lines of %s:\n%s" % (proc.returncode, logfile, tail))
+    _progress("disk-image-create finished", start, stream)
+
+
+def to_fixed_vhd(raw, vhd):
+    """Azure wants a fixed VHD whose virtual size is a whole number of MiB."""
+    size = os.path.getsize(raw)
+    aligned = (size + MIB - 1) // MIB * MIB
+    if aligned != size:
+        subprocess.run(["qemu-img", "resize", "-f", "raw", str(raw), str(aligned)], check=True,
+                       stdout=subprocess.DEVNULL)
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size",
+                    str(raw), str(vhd)], check=True)
+
+
+def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, image_size=None,
+          stream=sys.stderr):
+    """Render and build; returns the final image path (or None on a dry run)."""
+    if plan.strategy == "packages" and any(w.rule == "preflight-base" for w in plan.warnings):
+        raise InputError(report.path, "os.distro", "%s %s" % (plan.distro, plan.version),
+                         "diskimage-builder cannot rebuild this release; use --strategy rootfs with a full overlay")
+    if plan.strategy == "rootfs" and any(w.rule == "preflight-rootfs" for w in plan.warnings):
+        raise InputError(report.path, "overlay.mode", report.overlay.mode if report.overlay else None,
+                         "--strategy rootfs needs an overlay of mode full (scan with --full)")
+    outdir = Path(outdir).resolve()
+    name = image_name(plan)
+    target = TARGETS[plan.target]
+    final = outdir / ("%s.%s" % (name, target.extension))
+    elements_dir = outdir / (name + ".elements")
+    logfile = outdir / (name + ".log")
+    work = outdir / (".%s.tmp" % name)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError("-o", "outdir", str(outdir), "cannot create the output directory: %s" % e.strerror)
+    if not os.access(str(outdir), os.W_OK):
+        raise InputError("-o", "outdir", str(outdir), "output directory is not writable")
+    # the element set is data only and cheap: a dry run renders it too, so the command it prints runs as is
+    paths = render(plan, report, elements_dir, output_base=outdir / name, extra_paths=extra_paths)
+    if dry_run:
+        argv, env = command(plan, paths, outdir / name, logfile, compress, image_size)
+        stream.write("# element set rendered into %s; the build would run:\n" % elements_dir)
+        print(shell_text(argv, env))
+        return None
+    argv, env = command(plan, paths, work / name, logfile, compress, image_size)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        if logfile.exists():
+            logfile.unlink()
+        run_dib(argv, env, str(logfile), stream)
+        built = work / ("%s.%s" % (name, target.image_type))
+        if not built.exists():
+            raise BuildError("disk-image-create did not produce %s" % built)
+        if target.output_format == "vhd":
+            _progress("converting to a fixed VHD", time.monotonic(), stream)
+            to_fixed_vhd(built, work / final.name)
+            built.unlink()
+            built = work / final.name
+        (work / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
+        os.replace(work / "plan.json", outdir / "plan.json")
+        os.replace(built, final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return final
+
+

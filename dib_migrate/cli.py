@@ -1,0 +1,154 @@
+"""dib-migrate: scan a Linux server, plan its migration, build the image, verify it."""
+import argparse
+import json
+import sys
+
+import yaml
+
+from .errors import BuildError, InputError
+from .targets import TARGETS
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+
+
+def _plan_args(p):
+    p.add_argument("report", help="scan report (report.yaml written by `dib-migrate scan`)")
+    p.add_argument("--target", "-t", required=True, metavar="TARGET",
+                   help="target cloud: %s" % ", ".join(sorted(TARGETS)))
+    p.add_argument("--firewall", action="store_true",
+                   help="keep the firewall (iptables/ip6tables) enabled in the image")
+    p.add_argument("--install-profile", metavar="FILE",
+                   help="white-box migration: root password hash, keyboard, timezone, NIC changes, boot scripts")
+    p.add_argument("--strategy", choices=("packages", "rootfs"), default="packages",
+                   help="packages: rebuild on DIB's <distro>-minimal base with the scanned package list, then lay "
+                        "the overlay (default); rootfs: a full overlay is the root filesystem")
+    p.add_argument("--pin-versions", action="store_true", help="install the exact scanned package versions")
+    p.add_argument("--identity", choices=("keep", "reset"), default="keep",
+                   help="keep machine-id, SSH host keys and cloud-init state (default) or reset them (template)")
+    p.add_argument("--element", action="append", default=[], metavar="NAME", help="add a site element (repeatable)")
+    p.add_argument("--elements-path", action="append", default=[], metavar="DIR",
+                   help="directory with site elements (repeatable)")
+
+
+def _options(args):
+    from .options import Options, load_profile
+    profile = load_profile(args.install_profile) if args.install_profile else None
+    import re
+    for e in args.element:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", e):
+            raise InputError("--element", "element", e, "not a valid element name")
+    return Options(firewall=args.firewall, profile=profile, strategy=args.strategy, pin_versions=args.pin_versions,
+                   identity=args.identity, extra_elements=tuple(args.element))
+
+
+def _load(args):
+    from .plan import make_plan
+    from .report import load_report
+    if args.target not in TARGETS:
+        raise InputError("--target", "target", args.target, "unknown target (known: %s)" % ", ".join(sorted(TARGETS)))
+    report = load_report(args.report)
+    return report, make_plan(report, args.target, _options(args))
+
+
+def cmd_plan(args):
+    from .plan_table import table
+    _report, plan = _load(args)
+    if args.format == "json":
+        print(json.dumps(plan.to_dict(), indent=2, sort_keys=True))
+    elif args.format == "yaml":
+        print(yaml.safe_dump(plan.to_dict(), default_flow_style=False, sort_keys=False), end="")
+    else:
+        print(table(plan, verbose=args.verbose), end="")
+    return EXIT_OK
+
+
+def cmd_render(args):
+    from .render import render
+    report, plan = _load(args)
+    render(plan, report, args.output, extra_paths=args.elements_path)
+    print("element set for %s (%s) written to %s" % (plan.host, plan.target, args.output))
+    print("build it with: diskimage-builder %s/image.yaml" % args.output)
+    return EXIT_OK
+
+
+def cmd_build(args):
+    from .build import build
+    report, plan = _load(args)
+    image = build(report, plan, args.output, extra_paths=args.elements_path, dry_run=args.dry_run,
+                  compress=not args.no_compress, image_size=args.image_size)
+    if image:
+        print(image)
+    return EXIT_OK
+
+
+def cmd_targets(args):
+    for name in sorted(TARGETS):
+        t = TARGETS[name]
+        print("%-10s %-6s %s" % (name, t.output_format, t.summary))
+        print("%-10s %-6s rules: %s" % ("", "", ", ".join(t.rules + ["boot-drivers", "boot-console"])))
+    return EXIT_OK
+
+
+def cmd_scan(argv):
+    from .scan import scanner
+    return scanner.main(argv)
+
+
+def cmd_verify(argv):
+    from .verify import cli as verify_cli
+    return verify_cli.main(argv)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="dib-migrate", description=__doc__,
+                                epilog="Exit codes: 0 success, 1 build or verify failure, 2 bad input.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("scan", help="scan a live server or a mounted root into a report + overlay", add_help=False)
+    pp = sub.add_parser("plan", help="show every difference the image will have from the source")
+    _plan_args(pp)
+    pp.add_argument("--format", choices=("table", "json", "yaml"), default="table")
+    pp.add_argument("--verbose", "-v", action="store_true", help="list services kept as scanned too")
+    pp.set_defaults(func=cmd_plan)
+    pr = sub.add_parser("render", help="write the DIB element set (data only) and a diskimage-builder YAML")
+    _plan_args(pr)
+    pr.add_argument("-o", "--output", required=True, metavar="DIR")
+    pr.set_defaults(func=cmd_render)
+    pb = sub.add_parser("build", help="render, run disk-image-create and convert to the target's format")
+    _plan_args(pb)
+    pb.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    pb.add_argument("--dry-run", action="store_true", help="print the disk-image-create command; build nothing")
+    pb.add_argument("--no-compress", action="store_true", help="do not compress qcow2 (faster builds)")
+    pb.add_argument("--image-size", type=float, metavar="GB", help="image size (default: fitted by DIB)")
+    pb.set_defaults(func=cmd_build)
+    sub.add_parser("verify", help="check a built image against its Plan", add_help=False)
+    pt = sub.add_parser("targets", help="list targets, formats and the rules each adds")
+    pt.set_defaults(func=cmd_targets)
+    return p
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        # scan and verify have their own parsers (scan must run alone on old servers)
+        if argv and argv[0] == "scan":
+            return cmd_scan(argv[1:])
+        if argv and argv[0] == "verify":
+            return cmd_verify(argv[1:])
+        p = parser()
+        args = p.parse_args(argv)
+        if not getattr(args, "func", None):
+            p.print_help()
+            return EXIT_INPUT
+        return args.func(args)
+    except InputError as e:
+        sys.stderr.write("dib-migrate: error: %s\n" % e)
+        return EXIT_INPUT
+    except BuildError as e:
+        sys.stderr.write("dib-migrate: build failed: %s\n" % e)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
