@@ -263,7 +263,8 @@ class Root(object):
             return None
 
     def glob(self, inner_dir, pattern):
-        return ["%s/%s" % (inner_dir.rstrip("/"), n) for n in self.listdir(inner_dir) if fnmatch.fnmatch(n, pattern)]
+        return ["%s/%s" % (inner_dir.rstrip("/"), n) for n in self.listdir(inner_dir)
+                if fnmatch.fnmatch(n, pattern)]
 
 
 def check_linux_root(root):
@@ -275,7 +276,8 @@ def check_linux_root(root):
             raise ScanRefused("%s is a Windows root filesystem; dib-migrate builds Linux images only"
                               % root.path)
     has_etc = root.isdir("/etc")
-    has_bin = any(root.exists(p) for p in ("/bin/sh", "/usr/bin/sh", "/sbin/init", "/usr/lib/systemd/systemd"))
+    has_bin = any(root.exists(p) for p in ("/bin/sh", "/usr/bin/sh", "/sbin/init",
+                                           "/usr/lib/systemd/systemd"))
     if not (has_etc and has_bin and (root.exists("/etc/passwd") or root.exists("/etc/os-release"))):
         raise ScanRefused("%s is not a Linux root filesystem (no /etc/passwd or /bin/sh)" % root.path)
 
@@ -422,7 +424,8 @@ def _redhat_release(text):
     name = (m.group(1) if m else line).lower()
     distro = "rhel"
     for word, ident in (("centos", "centos"), ("fedora", "fedora"), ("scientific", "scientific"),
-                        ("oracle", "ol"), ("rocky", "rocky"), ("alma", "almalinux"), ("cloudlinux", "cloudlinux")):
+                        ("oracle", "ol"), ("rocky", "rocky"), ("alma", "almalinux"),
+                        ("cloudlinux", "cloudlinux")):
         if word in name:
             distro = ident
     return {"family": "redhat", "distro": distro, "version": m.group(2) if m else "",
@@ -563,8 +566,9 @@ def detect_init_system(root, names):
     return "sysv"
 
 
-KERNEL_PACKAGE = re.compile(r"^(linux-image-.+|kernel|kernel-(xen|PAE|pae|core|default|uek|ml|lt|smp|hugemem|rt|"
-                            r"xenU|bigsmp|desktop|preempt|ec2|azure|64k)|pve-kernel-.+|proxmox-kernel-.+)$")
+KERNEL_PACKAGE = re.compile(r"^(linux-image-.+|kernel|kernel-(xen|PAE|pae|core|default|uek|ml|lt|smp|"
+                            r"hugemem|rt|xenU|bigsmp|desktop|preempt|ec2|azure|64k)|pve-kernel-.+|"
+                            r"proxmox-kernel-.+)$")
 
 
 def kernel_packages(packages):
@@ -586,8 +590,8 @@ def _version_key(text):
 
 
 def detect_bootloader(root, names):
-    if names & {"grub-pc", "grub2", "grub2-pc", "grub2-common", "grub-common", "grub2-tools", "grub-efi-amd64",
-                "grub-efi-arm64", "grub2-efi-x64", "grub2-efi"}:
+    if names & {"grub-pc", "grub2", "grub2-pc", "grub2-common", "grub-common", "grub2-tools",
+                "grub-efi-amd64", "grub-efi-arm64", "grub2-efi-x64", "grub2-efi"}:
         return "grub2"
     if "grub-legacy" in names or "grub" in names:
         return "grub-legacy"
@@ -1009,8 +1013,7 @@ def parse_ifcfg(path, text, global_vars=None):
             iface["addresses"].append(addr)
     for addr in (v.get("IPV6ADDR", "") + " " + v.get("IPV6ADDR_SECONDARIES", "")).split():
         iface["addresses"].append(cidr(addr))
-    if proto in ("dhcp", "bootp", "dhcp4", "dhcp6") or (proto == "static" and not iface["addresses"]
-                                                         and "dhcp" in proto):
+    if proto in ("dhcp", "bootp", "dhcp4", "dhcp6"):
         iface["mode"] = "dhcp"
     elif iface["addresses"]:
         iface["mode"] = "static"
@@ -1046,7 +1049,8 @@ def nm_keyfile_interfaces(root):
         get = {}
         for sect, key, value in triples:
             get.setdefault((sect, key), value)
-        if get.get(("connection", "type"), "") not in ("ethernet", "802-3-ethernet", "bond", "bridge", "vlan"):
+        kind = get.get(("connection", "type"), "")
+        if kind not in ("ethernet", "802-3-ethernet", "bond", "bridge", "vlan"):
             continue
         name = get.get(("connection", "interface-name")) or get.get(("connection", "id"), "")
         iface = new_interface(name, path)
@@ -1074,7 +1078,8 @@ def nm_keyfile_interfaces(root):
 
 def networkd_interfaces(root):
     out = []
-    for d in ("/etc/systemd/network", "/usr/lib/systemd/network", "/lib/systemd/network"):
+    # only the admin's files: the vendor ones under /usr/lib (container host0, ...) are defaults
+    for d in ("/etc/systemd/network",):
         for path in root.glob(d, "*.network"):
             triples = parse_ini(root.read(path) or "")
             names = [w for s, k, v in triples if s == "Match" and k == "Name" for w in v.split()]
@@ -1135,13 +1140,16 @@ def _strip_comment(line):
     return line
 
 
+def _is_item(text):
+    return text.startswith("- ") or text == "-"
+
+
 def _yaml_block(lines, pos, indent):
     if pos >= len(lines):
         return None, pos
-    if lines[pos][1].startswith("- ") or lines[pos][1] == "-":
+    if _is_item(lines[pos][1]):
         out = []
-        while pos < len(lines) and lines[pos][0] == indent and (lines[pos][1].startswith("- ")
-                                                                 or lines[pos][1] == "-"):
+        while pos < len(lines) and lines[pos][0] == indent and _is_item(lines[pos][1]):
             rest = lines[pos][1][2:].strip()
             if not rest:
                 item, pos = _yaml_block(lines, pos + 1, lines[pos + 1][0] if pos + 1 < len(lines) else indent)
@@ -1228,7 +1236,7 @@ def netplan_interfaces(root, progress):
                 iface = new_interface(str(name), path)
                 match = conf.get("match") if isinstance(conf.get("match"), dict) else {}
                 iface["mac"] = match.get("macaddress") or conf.get("macaddress")
-                iface["addresses"] = [cidr(str(a)) for a in (conf.get("addresses") or []) if isinstance(a, str)]
+                iface["addresses"] = [cidr(a) for a in (conf.get("addresses") or []) if isinstance(a, str)]
                 iface["gateway"] = conf.get("gateway4") or conf.get("gateway6")
                 for route in conf.get("routes") or []:
                     if isinstance(route, dict) and route.get("to") in ("default", "0.0.0.0/0") \
@@ -1304,7 +1312,8 @@ def detect_network(root, names, services, progress):
                 # ifupdown/ifcfg alias (eth0:1): one more address of the real interface
                 for known in interfaces:
                     if known["name"] == base:
-                        known["addresses"].extend(a for a in iface["addresses"] if a not in known["addresses"])
+                        known["addresses"].extend(a for a in iface["addresses"]
+                                                  if a not in known["addresses"])
                 continue
             if iface["name"] in seen or iface["mode"] is None:
                 continue
@@ -1393,17 +1402,25 @@ def detect_firewall(root, names, services):
         candidates.append(("ufw", conf.get("ENABLED", "no").lower() == "yes" and on("ufw")))
     if "nftables" in names:
         rules = root.read("/etc/nftables.conf") or ""
-        has_rules = any(line.strip().startswith(("table", "add rule", "add table")) for line in rules.splitlines())
+        has_rules = any(line.strip().startswith(("table", "add rule", "add table"))
+                        for line in rules.splitlines())
         candidates.append(("nftables", on("nftables") and has_rules))
-    iptables_rules = any(root.exists(p) for p in ("/etc/iptables/rules.v4", "/etc/iptables/rules.v6",
-                                                  "/etc/sysconfig/iptables", "/etc/sysconfig/ip6tables"))
-    if names & {"iptables", "iptables-services", "iptables-persistent", "netfilter-persistent"} or iptables_rules:
+    rule_files = ("/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/etc/sysconfig/iptables",
+                  "/etc/sysconfig/ip6tables")
+    iptables_rules = any(_has_rules(root.read(p)) for p in rule_files)
+    if iptables_rules or names & {"iptables", "iptables-services", "iptables-persistent",
+                                  "netfilter-persistent"}:
         candidates.append(("iptables", iptables_rules and on("netfilter-persistent", "iptables", "ip6tables",
                                                              "iptables-persistent")))
     for tool, active in candidates:
         if active:
             return {"active": True, "tool": tool}
     return {"active": False, "tool": candidates[0][0] if candidates else "none"}
+
+
+def _has_rules(text):
+    """An iptables-save file that sets something (an empty file, as the package leaves it, does not)."""
+    return any(line.strip() and not line.startswith("#") for line in (text or "").splitlines())
 
 
 def detect_selinux(root):
@@ -1451,6 +1468,14 @@ class PackageFiles(object):
         self.changed = set()
         self.hashed_files = 0
         self.hashed_bytes = 0
+        self._finish = None
+
+    def wait(self):
+        """Block until the verification running in the background is complete."""
+        if self._finish is not None:
+            finish, self._finish = self._finish, None
+            finish()
+        return self
 
 
 def md5_matches(job):
@@ -1532,16 +1557,17 @@ def dpkg_package_files(root, status_records, progress, threads):
         if md5 in ("newconffile", ""):
             continue
         jobs[root.canonical(path)] = md5
-    progress.phase("verifying %d package files against dpkg md5sums" % len(jobs))
-    _verify(root, jobs, result, progress, threads)
+    progress.phase("verifying %d package files against dpkg md5sums (in the background)" % len(jobs))
+    result._finish = _start_verify(root, jobs, result, progress, threads)
     return result
 
 
-def _verify(root, jobs, result, progress, threads):
-    """Hash ``jobs`` ({in-root path: md5}) on ``threads`` threads; fills result.changed.
+def _start_verify(root, jobs, result, progress, threads):
+    """Hash ``jobs`` ({in-root path: md5}) on ``threads`` threads; the returned function waits
+    for them and fills result.changed.
 
-    hashlib and file reads release the GIL, so plain threads scale; each thread takes every
-    n-th file (no per-file task objects) and the main thread only reports progress.
+    hashlib and file reads release the GIL, so plain threads scale, and the scan goes on
+    walking the tree meanwhile; each thread takes every n-th file (no per-file task objects).
     """
     items = sorted(jobs.items())
     work = [(root.host(path), md5) for path, md5 in items]
@@ -1559,16 +1585,20 @@ def _verify(root, jobs, result, progress, threads):
     for thread in pool:
         thread.daemon = True
         thread.start()
-    for thread in pool:
-        while thread.is_alive():
-            thread.join(0.5)
-            done = sum(c[0] for c in counters)
-            progress.tick("%d/%d files hashed, %s" % (done, len(work), human_bytes(sum(c[1] for c in counters))))
-    for (path, _md5), (matches, size) in zip(items, outcomes):
-        result.hashed_files += 1
-        result.hashed_bytes += size
-        if matches is False:
-            result.changed.add(path)
+
+    def finish():
+        for thread in pool:
+            while thread.is_alive():
+                thread.join(0.5)
+                done = sum(c[0] for c in counters)
+                done_bytes = sum(c[1] for c in counters)
+                progress.tick("%d/%d files hashed, %s" % (done, len(work), human_bytes(done_bytes)))
+        for (path, _md5), (matches, size) in zip(items, outcomes):
+            result.hashed_files += 1
+            result.hashed_bytes += size
+            if matches is False:
+                result.changed.add(path)
+    return finish
 
 
 def rpm_package_files(root, progress):
@@ -1577,12 +1607,21 @@ def rpm_package_files(root, progress):
     text = run(rpm_command(root, "-qa", "--qf", "[%{FILENAMES}\\t%{FILEFLAGS:fflags}\\n]"))
     for path in parse_rpm_files(text):
         result.owned.add(root.canonical(path))
-    progress.phase("verifying package files with rpm -Va")
-    text = run(rpm_command(root, "-Va", "--nodeps", "--noscripts", "--nodigest", "--nosignature"))
-    if text is None:
-        progress.warn("rpm -Va failed; no package file is treated as changed")
-    for path in parse_rpm_verify(text):
-        result.changed.add(root.canonical(path))
+    progress.phase("verifying package files with rpm -Va (in the background)")
+    outputs = []
+    thread = threading.Thread(target=lambda: outputs.append(run(rpm_command(
+        root, "-Va", "--nodeps", "--noscripts", "--nodigest", "--nosignature"))))
+    thread.daemon = True
+    thread.start()
+
+    def finish():
+        thread.join()
+        text = outputs[0] if outputs else None
+        if text is None:
+            progress.warn("rpm -Va failed; no package file is treated as changed")
+        for path in parse_rpm_verify(text):
+            result.changed.add(root.canonical(path))
+    result._finish = finish
     return result
 
 
@@ -1599,18 +1638,19 @@ def human_bytes(n):
 # ---------------------------------------------------------------------------------------------
 
 ALWAYS_EXCLUDED = ("/proc", "/sys", "/dev", "/run", "/tmp", "/var/run", "/var/lock")
-PACKAGE_CACHES = ("/var/cache/apt", "/var/cache/yum", "/var/cache/dnf", "/var/cache/zypp", "/var/lib/apt/lists",
-                  "/var/cache/PackageKit")
+PACKAGE_CACHES = ("/var/cache/apt", "/var/cache/yum", "/var/cache/dnf", "/var/cache/zypp",
+                  "/var/lib/apt/lists", "/var/cache/PackageKit")
 # In `changed` mode the overlay is laid over a freshly installed image: the source's package
 # databases would contradict the image's own, so they stay out (the report lists the packages).
 PACKAGE_DATABASES = ("/var/lib/dpkg", "/var/lib/rpm", "/usr/lib/sysimage/rpm", "/var/lib/yum", "/var/lib/dnf",
                      "/var/lib/apt", "/var/cache/debconf")
-NETWORK_FS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "sshfs", "fuse.sshfs", "glusterfs", "fuse.glusterfs", "ceph",
-              "fuse.ceph", "ocfs2", "gfs2", "9p", "davfs", "fuse.davfs", "afs", "lustre", "beegfs", "fuse.s3fs"}
+NETWORK_FS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "sshfs", "fuse.sshfs", "glusterfs", "fuse.glusterfs",
+              "ceph", "fuse.ceph", "ocfs2", "gfs2", "9p", "davfs", "fuse.davfs", "afs", "lustre", "beegfs",
+              "fuse.s3fs"}
 PSEUDO_FS = {"proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "cgroup", "cgroup2", "securityfs", "debugfs",
-             "tracefs", "pstore", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl", "autofs", "binfmt_misc",
-             "efivarfs", "rpc_pipefs", "nfsd", "selinuxfs", "ramfs", "overlay", "squashfs", "nsfs", "fuse.lxcfs",
-             "fuse.gvfsd-fuse", "fuse.portal"}
+             "tracefs", "pstore", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl", "autofs",
+             "binfmt_misc", "efivarfs", "rpc_pipefs", "nfsd", "selinuxfs", "ramfs", "overlay", "squashfs",
+             "nsfs", "fuse.lxcfs", "fuse.gvfsd-fuse", "fuse.portal"}
 
 
 def unescape_mount(text):
@@ -1674,10 +1714,22 @@ class Selection(object):
     """The overlay's member list (in-root paths, archive order) with its counts."""
 
     def __init__(self):
+        self.candidates = []     # (in-root path, regular file size or 0, owned by a package?)
         self.paths = []
         self.files = 0
         self.bytes = 0
         self.secrets = []
+
+    def finalize(self, changed):
+        """Keep unowned entries and the owned ones that differ from their package."""
+        for inner, size, owned in self.candidates:
+            if owned and inner not in changed:
+                continue
+            self.paths.append(inner)
+            self.files += 1
+            self.bytes += size
+        self.candidates = []
+        return self
 
 
 def excluded_by_pattern(inner, patterns):
@@ -1695,8 +1747,7 @@ def select_overlay(root, mode, package_files, hollow, skip, patterns, exclude_se
     leave out the entry and everything under it.
     """
     sel = Selection()
-    owned = package_files.owned if package_files else set()
-    changed = package_files.changed if package_files else set()
+    owned = package_files.owned if (package_files and mode == "changed") else set()
     skip = set(skip)
     hollow = set(hollow)
     walked = [0]
@@ -1706,14 +1757,9 @@ def select_overlay(root, mode, package_files, hollow, skip, patterns, exclude_se
         if exclude_secrets and not is_dir and is_secret(inner, host_path, st):
             sel.secrets.append(inner)
             return
-        if mode == "changed" and inner in owned and inner not in changed:
-            return
         if stat.S_ISSOCK(st.st_mode):
             return
-        sel.paths.append(inner)
-        sel.files += 1
-        if stat.S_ISREG(st.st_mode):
-            sel.bytes += st.st_size
+        sel.candidates.append((inner, st.st_size if stat.S_ISREG(st.st_mode) else 0, inner in owned))
 
     stack = ["/"]
     while stack:
@@ -1738,7 +1784,7 @@ def select_overlay(root, mode, package_files, hollow, skip, patterns, exclude_se
             consider(inner, host_path, st, is_dir)
             if is_dir and inner not in hollow:
                 subdirs.append(inner)
-        progress.tick("walked %d entries, %d selected" % (walked[0], sel.files))
+        progress.tick("walked %d entries" % walked[0])
         stack.extend(reversed(subdirs))
     return sel
 
@@ -1925,7 +1971,8 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     elif fmt == "rpm":
         text = run(rpm_command(root, "-qa", "--qf", RPM_QUERY_FORMAT))
         if text is None:
-            raise ScanRefused("%s has an rpm database but rpm cannot read it (is rpm installed here?)" % root.path)
+            raise ScanRefused("%s has an rpm database but rpm cannot read it (is rpm installed here?)"
+                              % root.path)
         packages = parse_rpm_qa(text)
     else:
         progress.warn("no dpkg or rpm database: package list empty")
@@ -1933,6 +1980,15 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     packages = [p for p in sort_packages(packages) if _package_ok(p, progress)]
     names = set(p["name"] for p in packages)
     progress.phase("%d packages installed" % len(packages))
+
+    mode = "full" if full else "changed"
+    package_files = None
+    if mode == "changed":
+        # starts hashing threads / rpm -Va; the detections and the walk below overlap with them
+        if fmt == "dpkg":
+            package_files = dpkg_package_files(root, status_records, progress, threads)
+        elif fmt == "rpm":
+            package_files = rpm_package_files(root, progress)
 
     report["platform"] = {"virtualization": _virtualization(root, names),
                           "firmware": detect_firmware(root, packages)}
@@ -1954,17 +2010,6 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     users, groups = parse_accounts(root.read("/etc/passwd"), root.read("/etc/group"), progress)
     report["users"], report["groups"] = users, groups
 
-    mode = "full" if full else "changed"
-    package_files = None
-    if mode == "changed":
-        if fmt == "dpkg":
-            package_files = dpkg_package_files(root, status_records, progress, threads)
-        elif fmt == "rpm":
-            package_files = rpm_package_files(root, progress)
-        if package_files is not None:
-            progress.phase("%d package files verified (%s), %d differ from their package"
-                           % (package_files.hashed_files, human_bytes(package_files.hashed_bytes),
-                              len(package_files.changed)))
     hollow = set(ALWAYS_EXCLUDED) | set(PACKAGE_CACHES) | mounted_excludes(root, mounts_text)
     skip = set(PACKAGE_DATABASES) if mode == "changed" else set()
     inner_out = _inside(root, outdir)
@@ -1973,6 +2018,12 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     progress.phase("selecting overlay files (%s)" % mode)
     selection = select_overlay(root, mode, package_files, hollow, skip, list(excludes), exclude_secrets,
                                progress)
+    if package_files is not None:
+        package_files.wait()
+        progress.phase("%d package files verified (%s), %d differ from their package"
+                       % (package_files.hashed_files, human_bytes(package_files.hashed_bytes),
+                          len(package_files.changed)))
+    selection.finalize(package_files.changed if package_files else set())
     if selection.secrets:
         progress.phase("left out %d secret files (--exclude-secrets)" % len(selection.secrets))
     progress.phase("archiving %d entries, %s" % (selection.files, human_bytes(selection.bytes)))
@@ -2005,9 +2056,9 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
         raise
     elapsed = time.time() - started
     progress.phase("done in %.1fs: %d packages, %d services, %d interfaces; overlay %s: %d entries, %s "
-                   "(archive %s)" % (elapsed, len(packages), len(services), len(report["network"]["interfaces"]),
-                                     mode, selection.files, human_bytes(selection.bytes),
-                                     os.path.join(outdir, archive_name)))
+                   "(archive %s)" % (elapsed, len(packages), len(services),
+                                     len(report["network"]["interfaces"]), mode, selection.files,
+                                     human_bytes(selection.bytes), os.path.join(outdir, archive_name)))
     return report
 
 
@@ -2068,8 +2119,10 @@ def build_parser():
     parser.add_argument("--full", action="store_true",
                         help="archive the whole root filesystem instead of only changed and unowned files")
     parser.add_argument("--exclude-secrets", action="store_true",
-                        help="leave out shadow files, SSH host private keys and private keys under /root, /home")
-    parser.add_argument("--threads", type=int, default=None, help="hashing threads (default: 2 x CPUs, max 8)")
+                        help="leave out shadow files, SSH host private keys and private keys under /root "
+                        "and /home")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="hashing threads (default: 2 x CPUs, max 8)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     return parser
 
