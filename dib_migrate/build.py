@@ -14,7 +14,9 @@ from .hostshims import host_env
 from .render import element_name, render
 from .targets import TARGETS
 
-PHASE = re.compile(r"Running hooks from \S*/([a-z-]+)\.d|Creating fstab|Converting image using qemu-img|"
+# DIB logs "Running hooks from …/root.d" outside the chroot and "dib-run-parts Running
+# /tmp/in_target.d/install.d/…" inside it; the phase is the .d directory
+PHASE = re.compile(r"Running (?:hooks from )?\S*/([a-z-]+)\.d\b|Creating fstab|Converting image using qemu-img|"
                    r"Image file \S+ created")
 MIB = 1 << 20
 
