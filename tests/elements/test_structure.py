@@ -1,0 +1,103 @@
+"""The elements follow diskimage-builder's conventions (issue 3, "How it is proven")."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .hookrun import ELEMENTS, REPO
+
+PHASES = ("root.d", "extra-data.d", "pre-install.d", "install.d", "post-install.d", "post-root.d",
+          "block-device.d", "pre-finalise.d", "finalise.d", "cleanup.d")
+ELEMENT_NAMES = sorted(p.name for p in ELEMENTS.iterdir() if p.is_dir())
+HEADER = ("#!/bin/bash\nif [ ${DIB_DEBUG_TRACE:-0} -gt 0 ]; then\n    set -x\nfi\nset -eu\n"
+          "set -o pipefail\n")
+
+
+def hooks():
+    for el in ELEMENT_NAMES:
+        for phase in PHASES:
+            d = ELEMENTS / el / phase
+            if d.is_dir():
+                for h in sorted(d.iterdir()):
+                    yield el, phase, h
+
+
+def _bin(name):
+    return str(Path(sys.executable).parent / name)
+
+
+def test_dib_lint_passes():
+    env = dict(os.environ, ELEMENTS_DIR="elements", LIB_DIR="elements",
+               PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    res = subprocess.run([_bin("dib-lint")], cwd=REPO, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert res.stdout.rstrip().endswith("PASS")
+
+
+def test_expected_elements_exist():
+    for name in ("migrate-base", "migrate-overlay", "migrate-rootfs", "migrate-network", "migrate-fstab",
+                 "migrate-clock", "migrate-services", "migrate-kernel", "migrate-bootloader",
+                 "migrate-cloud-openstack", "migrate-cloud-ec2", "migrate-cloud-azure",
+                 "migrate-firstboot", "migrate-identity", "migrate-selinux", "migrate-growroot"):
+        assert name in ELEMENT_NAMES
+
+
+@pytest.mark.parametrize("element", ELEMENT_NAMES)
+def test_readme_and_deps(element):
+    d = ELEMENTS / element
+    assert (d / "README.rst").read_text().startswith(element + "\n" + "=" * len(element))
+    if element != "migrate-base":
+        assert "migrate-base" in (d / "element-deps").read_text().split()
+    if (d / "package-installs.yaml").exists():
+        assert "package-installs" in (d / "element-deps").read_text().split()
+
+
+def test_hook_names_unique_short_and_standard():
+    seen = {}
+    for el, phase, hook in hooks():
+        m = re.fullmatch(r"(\d\d)-([a-z0-9-]+)", hook.name)
+        assert m, hook
+        assert 10 <= int(m.group(1)) <= 90, hook
+        assert hook.name not in seen, "%s in %s and %s" % (hook.name, el, seen[hook.name])
+        seen[hook.name] = el
+        text = hook.read_text()
+        assert text.startswith(HEADER), hook
+        assert os.access(hook, os.X_OK), hook
+        assert len(text.splitlines()) < 220, "%s is not short" % hook
+        # data is read, never executed
+        assert not re.search(r"^\s*(eval|source|\.)\s", text, re.M), hook
+    assert len(seen) >= 16
+
+
+def test_every_hook_reads_data_beside_itself():
+    for _el, _phase, hook in hooks():
+        text = hook.read_text()
+        if "migrate-data" in text:
+            assert '$(dirname "$0")/..' in text, hook
+            assert "TMP_HOOKS_PATH:-" not in text, hook
+
+
+def test_dependencies_resolve_with_dib():
+    from diskimage_builder import element_dependencies as ed
+    dib_dir = Path(ed.__file__).parent / "elements"
+    paths = [str(ELEMENTS), str(dib_dir)]
+    for el in ELEMENT_NAMES:
+        expanded = {e.name for e in ed.get_elements([el], ":".join(paths))}
+        assert el in expanded and "migrate-base" in expanded
+    # the driver's pairing for the rootfs strategy: migrate-rootfs is the operating-system
+    expanded = {e.name for e in ed.get_elements(["migrate-rootfs", "dpkg"], ":".join(paths))}
+    assert {"migrate-rootfs", "migrate-overlay", "dpkg", "package-installs"} <= expanded
+    env = dict(os.environ, ELEMENTS_PATH=os.pathsep.join(paths))
+    res = subprocess.run([_bin("element-info"), "--expand-dependencies"] + ELEMENT_NAMES,
+                         env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+def test_tarcheck_is_flake8_clean():
+    res = subprocess.run([_bin("flake8"), "--max-line-length=110",
+                          str(ELEMENTS / "migrate-overlay/migrate-lib/tarcheck.py")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout
