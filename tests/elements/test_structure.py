@@ -85,10 +85,12 @@ def test_dependencies_resolve_with_dib():
     dib_dir = Path(ed.__file__).parent / "elements"
     paths = [str(ELEMENTS), str(dib_dir)]
     for el in ELEMENT_NAMES:
-        expanded = {e.name for e in ed.get_elements([el], ":".join(paths))}
+        # every build needs an operating-system provider; migrate-rootfs is one itself
+        wanted = [el] if el == "migrate-rootfs" else [el, "debian-minimal"]
+        expanded = {name for name, _path in ed.get_elements(wanted, ":".join(paths))}
         assert el in expanded and "migrate-base" in expanded
     # the driver's pairing for the rootfs strategy: migrate-rootfs is the operating-system
-    expanded = {e.name for e in ed.get_elements(["migrate-rootfs", "dpkg"], ":".join(paths))}
+    expanded = {name for name, _path in ed.get_elements(["migrate-rootfs", "dpkg"], ":".join(paths))}
     assert {"migrate-rootfs", "migrate-overlay", "dpkg", "package-installs"} <= expanded
     env = dict(os.environ, ELEMENTS_PATH=os.pathsep.join(paths))
     res = subprocess.run([_bin("element-info"), "--expand-dependencies"] + ELEMENT_NAMES,
