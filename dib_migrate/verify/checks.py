@@ -356,7 +356,8 @@ def _identity(ctx, c):
             problems.append("no SSH host keys")
     else:
         return False, "unknown identity policy %r" % c.subject
-    return not problems, "; ".join(problems) or ("machine-id %s, %d host keys" % (mid[:8] or "empty", len(keys)))
+    summary = "machine-id %s, %d host keys" % (mid[:8] or "empty", len(keys))
+    return not problems, "; ".join(problems) or summary
 
 
 @check("firstboot")

@@ -1,0 +1,120 @@
+"""Shared, module-scoped artefacts of the end-to-end tests: the fixture server, its scan,
+and one build per target (each build takes minutes: never build the same thing twice).
+
+``DIB_MIGRATE_FUNCTIONAL_DIR`` keeps the work directory (default: a pytest temp dir), and
+``DIB_MIGRATE_REUSE_BUILDS=1`` reuses images already built there (for iterating locally).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.support import fixture as fx  # noqa: E402
+
+EXT = {"openstack": "qcow2", "ec2": "raw", "azure": "vhd", "kvm": "qcow2"}
+
+
+def _missing_tools():
+    tools = ("debootstrap", "disk-image-create", "qemu-img", "qemu-system-x86_64", "genisoimage",
+             "ssh", "ssh-keygen", "losetup", "partx")
+    venv_bin = Path(sys.executable).parent
+    return [t for t in tools if not shutil.which(t) and not (venv_bin / t).exists()]
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = None
+    if os.geteuid() != 0:
+        reason = "functional tests need root"
+    elif _missing_tools():
+        reason = "missing tools: %s" % " ".join(_missing_tools())
+    if reason:
+        for item in items:
+            if "functional" in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def cli(*args, check=True, timeout=1800):
+    """Run ``dib-migrate ARGS`` the way a user does (the package's console entry)."""
+    env = dict(os.environ)
+    # disk-image-create lives beside this interpreter in a virtualenv
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", os.defpath)
+    r = subprocess.run([sys.executable, "-m", "dib_migrate"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=timeout, env=env, cwd=str(REPO))
+    if check and r.returncode != 0:
+        raise AssertionError("dib-migrate %s exited %d\nstdout:\n%s\nstderr:\n%s"
+                             % (" ".join(map(str, args)), r.returncode, r.stdout[-4000:], r.stderr[-6000:]))
+    return r
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory):
+    d = os.environ.get("DIB_MIGRATE_FUNCTIONAL_DIR")
+    if d:
+        Path(d).mkdir(parents=True, exist_ok=True)
+        return Path(d)
+    return tmp_path_factory.mktemp("functional")
+
+
+@pytest.fixture(scope="session")
+def keypair(workdir):
+    return fx.ssh_keypair(workdir)
+
+
+@pytest.fixture(scope="session")
+def source(workdir, keypair):
+    root = workdir / "source"
+    if root.exists():
+        shutil.rmtree(root)
+    return fx.make_fixture(root, keypair[1])
+
+
+@pytest.fixture(scope="session")
+def report(workdir, source):
+    out = workdir / "scan"
+    shutil.rmtree(out, ignore_errors=True)
+    cli("scan", "--root", source.root, "-o", out, "-q")
+    return out / "report.yaml"
+
+
+class Built:
+    def __init__(self, target, image, plan_path, seconds):
+        self.target, self.image, self.plan_path, self.seconds = target, image, plan_path, seconds
+        self.plan = json.loads(Path(plan_path).read_text())
+
+    def changes(self, action=None, rule=None):
+        return [c for c in self.plan["changes"]
+                if (action is None or c["action"] == action) and (rule is None or c["rule"] == rule)]
+
+
+_BUILDS = {}
+
+
+@pytest.fixture(scope="session")
+def build(workdir, report, source):
+    """build(target) -> Built; each target is built at most once per session."""
+    def get(target):
+        if target in _BUILDS:
+            return _BUILDS[target]
+        out = workdir / ("out-" + target)
+        image = out / ("%s-%s.%s" % (fx.HOSTNAME, target, EXT[target]))
+        reuse = os.environ.get("DIB_MIGRATE_REUSE_BUILDS") == "1" and image.exists()
+        start = time.monotonic()
+        if not reuse:
+            shutil.rmtree(out, ignore_errors=True)
+            cli("build", report, "--target", target, "-o", out)
+        seconds = time.monotonic() - start
+        assert image.is_file(), "build wrote no %s (found: %s)" % (
+            image, sorted(p.name for p in out.iterdir()))
+        assert (out / "plan.json").is_file()
+        _BUILDS[target] = Built(target, image, out / "plan.json", seconds)
+        return _BUILDS[target]
+    return get
