@@ -93,7 +93,9 @@ def test_dependencies_resolve_with_dib():
     expanded = {name for name, _path in ed.get_elements(["migrate-rootfs", "dpkg"], ":".join(paths))}
     assert {"migrate-rootfs", "migrate-overlay", "dpkg", "package-installs"} <= expanded
     env = dict(os.environ, ELEMENTS_PATH=os.pathsep.join(paths))
-    res = subprocess.run([_bin("element-info"), "--expand-dependencies"] + ELEMENT_NAMES,
+    # what DIB's lib/element-info.py (the `element-info` command) runs
+    cmd = "import sys; from diskimage_builder.element_dependencies import main; sys.exit(main())"
+    res = subprocess.run([sys.executable, "-c", cmd, "--expand-dependencies"] + ELEMENT_NAMES,
                          env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
 
