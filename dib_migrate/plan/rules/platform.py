@@ -60,6 +60,9 @@ def selinux(ctx):
 
 def growroot(ctx):
     method = "cloud-init" if ctx.target.cloud_init else "growroot"
+    for name in ctx.family.growroot_packages:
+        if not ctx.report.has_package(name):
+            yield Change("install-package", name, "growroot", "growpart, used to grow the root partition at first boot")
     yield Change("growroot", "/", "growroot",
                  "the root filesystem grows to the new disk on first boot (%s)" % method,
                  {"method": method, "packages": list(ctx.family.growroot_packages)})
