@@ -18,6 +18,8 @@ from .targets import TARGETS
 # /tmp/in_target.d/install.d/…" inside it; the phase is the .d directory
 PHASE = re.compile(r"Running (?:hooks from )?\S*/([a-z-]+)\.d\b|Creating fstab|Converting image using qemu-img|"
                    r"Image file \S+ created")
+# apt's words for a pinned version the mirror does not have
+MISSING_VERSION = re.compile(r"Version '([^']+)' for '([^']+)' was not found")
 MIB = 1 << 20
 
 
@@ -81,11 +83,16 @@ def run_dib(argv, env, logfile, stream=sys.stderr):
             break
         time.sleep(1)
     if proc.returncode != 0:
-        tail = ""
+        lines = []
         if os.path.exists(logfile):
             with open(logfile, errors="replace") as f:
-                tail = "".join(f.readlines()[-25:])
-        raise BuildError("disk-image-create failed (exit %d); last lines of %s:\n%s" % (proc.returncode, logfile, tail))
+                lines = f.readlines()
+        missing = sorted({"%s=%s" % (m.group(2), m.group(1)) for m in map(MISSING_VERSION.search, lines) if m})
+        if missing:
+            raise BuildError("the mirror lacks these pinned versions (--pin-versions): %s; see %s"
+                             % (", ".join(missing), logfile))
+        raise BuildError("disk-image-create failed (exit %d); last lines of %s:\n%s"
+                         % (proc.returncode, logfile, "".join(lines[-25:])))
     _progress("disk-image-create finished", start, stream)
 
 
