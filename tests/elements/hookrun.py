@@ -86,4 +86,4 @@ def stand_in(root, name, body=""):
 
 def calls(root):
     log = Path(root) / "tmp/calls.log"
-    return log.read_text().splitlines() if log.exists() else []
+    return [ln.rstrip() for ln in log.read_text().splitlines()] if log.exists() else []

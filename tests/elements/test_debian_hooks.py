@@ -1,0 +1,171 @@
+"""Every migrate-* hook on a real Debian 12 root with the debian12-web Plan data."""
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .hookrun import EXAMPLES, PACKAGES, Chroot, Hooks, calls, debian_root, have_debootstrap, \
+    render_data, stand_in
+
+pytestmark = [pytest.mark.rootfs,
+              pytest.mark.skipif(not have_debootstrap(), reason="needs root and debootstrap")]
+
+KVER = "6.1.0-99-amd64"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One root, every hook in DIB's order; the tests below read the result."""
+    tmp = tmp_path_factory.mktemp("deb")
+    root = debian_root(tmp / "root", include=PACKAGES)
+    data = render_data(EXAMPLES / "debian12-web/report.yaml", "openstack", tmp / "render")
+    # what the rebuilt image has that the source did not: a shifted uid/gid for "deploy"
+    # (source 1001) owning a file, a setgid file of a shifted group (ssh-agent, _ssh 103 -> 102),
+    # a MAC-bound udev rule, cloud-init's config dir, a kernel without initramfs
+    with open(root / "etc/passwd", "a") as f:
+        f.write("deploy:x:1000:1000::/home/deploy:/bin/bash\n")
+    with open(root / "etc/group", "a") as f:
+        f.write("deploy:x:1000:\n")
+    (root / "srv/deploy-data").write_text("x\n")
+    os.chown(root / "srv/deploy-data", 1000, 1000)
+    (root / "etc/udev/rules.d").mkdir(parents=True, exist_ok=True)
+    (root / "etc/udev/rules.d/70-persistent-net.rules").write_text('ATTR{address}=="52:54:00:12:34:56"\n')
+    (root / "etc/cloud/cloud.cfg.d").mkdir(parents=True)
+    (root / "boot").mkdir(exist_ok=True)
+    (root / "boot" / ("vmlinuz-" + KVER)).write_text("kernel\n")
+    (root / "usr/lib/modules" / KVER).mkdir(parents=True)
+    (root / "etc/default").mkdir(exist_ok=True)
+    (root / "etc/default/grub").write_text('GRUB_CMDLINE_LINUX="root=/dev/xvda1 quiet"\n')
+    for tool in ("update-initramfs", "update-grub"):
+        stand_in(root, tool)
+    before = {p: os.lstat(root / p.lstrip("/")) for p in ("/usr/bin/ssh-agent",
+                                                          "/usr/lib/dbus-1.0/dbus-daemon-launch-helper")}
+    hooks = Hooks(root, data)
+    with Chroot(root):
+        hooks.run("extra-data.d", "20-migrate-overlay-stage")
+        for phase, hook in (("pre-install.d", "10-migrate-base"),
+                            ("post-install.d", "40-migrate-kernel"),
+                            ("post-install.d", "60-migrate-overlay"),
+                            ("post-install.d", "65-migrate-network"),
+                            ("post-install.d", "66-migrate-clock"),
+                            ("post-install.d", "70-migrate-cloud-openstack"),
+                            ("post-install.d", "75-migrate-identity"),
+                            ("post-install.d", "76-migrate-selinux"),
+                            ("post-install.d", "77-migrate-growroot"),
+                            ("post-install.d", "78-migrate-firstboot"),
+                            ("post-install.d", "85-migrate-services")):
+            hooks.run(phase, hook)
+        # diskimage-builder's writefstab, between post-root and finalise
+        (root / "etc/fstab").write_text("LABEL=cloudimg-rootfs / ext4 errors=remount-ro 0 1\n")
+        hooks.run("finalise.d", "40-migrate-fstab")
+        hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
+        enabled = {}
+        for unit in ("libvirtd", "ssh", "networking", "nginx", "netfilter-persistent"):
+            res = subprocess.run(["systemctl", "--root", str(root), "is-enabled", unit],
+                                 capture_output=True, text=True)
+            enabled[unit] = res.stdout.strip()
+    return {"root": root, "data": data, "enabled": enabled, "before": before}
+
+
+def test_services(built):
+    assert built["enabled"]["libvirtd"] == "disabled"
+    assert built["enabled"]["ssh"] == "enabled"
+    assert built["enabled"]["networking"] == "enabled"
+    assert built["enabled"]["nginx"] == "enabled"
+
+
+def test_fstab_without_nfs(built):
+    lines = (built["root"] / "etc/fstab").read_text().splitlines()
+    assert lines[0] == "LABEL=cloudimg-rootfs / ext4 errors=remount-ro 0 1"
+    assert not [ln for ln in lines if " nfs" in ln or "xvda" in ln]
+
+
+def test_adjtime_drift_zeroed_utc_kept(built):
+    lines = (built["root"] / "etc/adjtime").read_text().splitlines()
+    assert lines[0].split()[0] in ("0.0", "0.000000")
+    assert lines[2] == "UTC"
+
+
+def _owner(path):
+    st = os.lstat(path)
+    return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
+
+
+def test_overlay_files_have_source_owner_and_mode(built):
+    root = built["root"]
+    assert _owner(root / "home/deploy/.ssh/authorized_keys") == (1001, 1001, 0o600)
+    assert _owner(root / "home/deploy/.ssh") == (1001, 1001, 0o700)
+    assert _owner(root / "etc/sudoers.d/deploy") == (0, 0, 0o440)
+    assert _owner(root / "etc/shadow") == (0, 42, 0o640)
+    link = root / "etc/nginx/sites-enabled/web01"
+    assert link.is_symlink() and os.readlink(link) == "/etc/nginx/sites-available/web01"
+    assert (root / "srv/www/web01/index.html").exists()
+
+
+def test_shifted_ids_reconciled(built):
+    root = built["root"]
+    # uid and gid the rebuild gave "deploy" (1000) -> the source's 1001
+    assert _owner(root / "srv/deploy-data")[:2] == (1001, 1001)
+    # group chain _ssh 103->102, messagebus 102->101: each file moved once, set-id bits kept
+    before = built["before"]
+    st = os.lstat(root / "usr/bin/ssh-agent")
+    assert before["/usr/bin/ssh-agent"].st_gid == 103 and st.st_gid == 102
+    assert stat.S_IMODE(st.st_mode) == stat.S_IMODE(before["/usr/bin/ssh-agent"].st_mode)
+    assert st.st_mode & stat.S_ISGID
+    helper = "/usr/lib/dbus-1.0/dbus-daemon-launch-helper"
+    st = os.lstat(root / helper.lstrip("/"))
+    assert before[helper].st_gid == 102 and st.st_gid == 101
+    assert st.st_mode & stat.S_ISUID
+    # the databases name the source ids
+    assert "deploy:x:1001:1001:" in (root / "etc/passwd").read_text()
+    assert "\n_ssh:x:102:" in (root / "etc/group").read_text()
+
+
+def test_network_written_mac_bindings_removed(built):
+    root, data = built["root"], built["data"]
+    interfaces = (root / "etc/network/interfaces").read_text()
+    assert interfaces == (data / "network/tree/etc/network/interfaces").read_text()
+    assert "hwaddress" not in interfaces and "192.0.2.10/24" in interfaces
+    assert _owner(root / "etc/network/interfaces") == (0, 0, 0o644)
+    assert "web01.example.com" in (root / "etc/hosts").read_text()
+    assert not (root / "etc/udev/rules.d/70-persistent-net.rules").exists()
+
+
+def test_cloud_init_config(built):
+    cfg = built["root"] / "etc/cloud/cloud.cfg.d"
+    assert (cfg / "90-dib-migrate.cfg").read_text() == (built["data"] / "cloud/cloud.cfg").read_text()
+    assert "ConfigDrive, OpenStack" in (cfg / "91-dib-migrate-datasources.cfg").read_text()
+
+
+def test_identity_kept_no_relabel_growroot_by_cloud_init(built):
+    root = built["root"]
+    assert not (root / ".autorelabel").exists()
+    assert not (root / "usr/local/sbin/dib-migrate-growroot").exists()
+    assert not (root / "etc/systemd/system/dib-migrate-ssh-keygen.service").exists()
+
+
+def test_initramfs_generic_and_grub_cmdline(built):
+    root = built["root"]
+    assert "MODULES=most" in (root / "etc/initramfs-tools/initramfs.conf").read_text().splitlines()
+    mods = (root / "etc/initramfs-tools/modules").read_text().split()
+    assert {"virtio_blk", "virtio_net", "virtio_scsi"} <= set(mods)
+    grub = (root / "etc/default/grub").read_text()
+    assert 'GRUB_CMDLINE_LINUX="quiet net.ifnames=0 biosdevname=0 console=tty0 console=ttyS0,115200"' in grub
+    assert "xvda" not in grub
+    assert calls(root) == ["update-initramfs -c -k %s" % KVER, "update-grub"]
+
+
+def test_hooks_are_idempotent(built, tmp_path):
+    """Running the finalise hooks again changes nothing (DIB may be re-run on a cached root)."""
+    root = built["root"]
+    fstab, grub = (root / "etc/fstab").read_text(), (root / "etc/default/grub").read_text()
+    hooks = Hooks.__new__(Hooks)
+    hooks.root, hooks.dir = root, root / "tmp/in_target.d"
+    with Chroot(root):
+        hooks.run("finalise.d", "40-migrate-fstab")
+        hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
+    assert (root / "etc/fstab").read_text() == fstab
+    assert (root / "etc/default/grub").read_text() == grub
+    assert Path(root / "etc/initramfs-tools/modules").read_text().count("virtio_blk") == 1
