@@ -11,13 +11,28 @@ import tarfile
 def _open(archive, compression):
     if compression == "zstd":
         proc = subprocess.Popen(["zstd", "-dcq", str(archive)], stdout=subprocess.PIPE)
-        return tarfile.open(fileobj=proc.stdout, mode="r|"), proc
+        try:
+            return tarfile.open(fileobj=proc.stdout, mode="r|"), proc
+        except BaseException:
+            proc.kill()
+            proc.stdout.close()
+            proc.wait()
+            raise
     return tarfile.open(str(archive), mode="r|*"), None
 
 
 def _norm(name):
-    name = name[2:] if name.startswith("./") else name
-    return name.rstrip("/")
+    """The path tar writes to: ``./``, empty and ``.`` components dropped (``././a//b/`` is ``a/b``)."""
+    return "/".join(p for p in name.split("/") if p not in ("", "."))
+
+
+def _through_symlink(name, symlinks):
+    """The earlier symlink member that a path ``name`` would pass through, or None."""
+    parts = _norm(name).split("/")
+    for i in range(1, len(parts)):
+        if "/".join(parts[:i]) in symlinks:
+            return "/".join(parts[:i])
+    return None
 
 
 def member_problem(member, symlinks):
@@ -25,23 +40,28 @@ def member_problem(member, symlinks):
     name = member.name
     if name.startswith("/"):
         return "member %r has an absolute name" % name
-    parts = _norm(name).split("/")
-    if ".." in parts:
+    if ".." in _norm(name).split("/"):
         return "member %r climbs out of the root with '..'" % name
-    for i in range(1, len(parts)):
-        if "/".join(parts[:i]) in symlinks:
-            return "member %r would be written through the symlink member %r" % (name, "/".join(parts[:i]))
+    link = _through_symlink(name, symlinks)
+    if link:
+        return "member %r would be written through the symlink member %r" % (name, link)
     if member.islnk():
         target = member.linkname
         if target.startswith("/") or ".." in _norm(target).split("/"):
             return "hard link %r points outside the root (%r)" % (name, target)
+        link = _through_symlink(target, symlinks)
+        if link:
+            return "hard link %r points through the symlink member %r (%r)" % (name, link, target)
     return None
 
 
 def check_archive(archive, compression):
     """Return a description of the first unsafe member, or None when the archive is safe."""
     symlinks = set()
-    tar, proc = _open(archive, compression)
+    try:
+        tar, proc = _open(archive, compression)
+    except (tarfile.TarError, EOFError) as e:
+        return "not a readable tar archive (%s)" % e
     try:
         for member in tar:
             problem = member_problem(member, symlinks)
@@ -60,5 +80,3 @@ def check_archive(archive, compression):
     if proc and proc.returncode not in (0, None):
         return "zstd could not decompress the archive"
     return None
-
-
