@@ -694,6 +694,12 @@ def rpm_command(root, *args):
     argv = ["rpm"]
     if not root.live:
         argv += ["--root", root.path]
+    # the database where the scanned distribution keeps it, not where this host's rpm would
+    # look by default (Debian's rpm uses ~/.rpmdb)
+    for dbpath in ("/var/lib/rpm", "/usr/lib/sysimage/rpm"):
+        if root.isdir(dbpath) and root.listdir(dbpath):
+            argv += ["--dbpath", root.resolve(dbpath)]
+            break
     return argv + list(args)
 
 

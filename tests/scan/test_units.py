@@ -1,0 +1,321 @@
+"""Scanner pieces on small fake trees: YAML writer, release files, virtualization, network
+configs, fstab, accounts, refusals. No root needed."""
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dib_migrate.scan import scanner as S
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(root, path, text, mode=0o644):
+    p = Path(root) / path.lstrip("/")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    os.chmod(p, mode)
+    return p
+
+
+def fake_root(tmp_path, files=()):
+    """The least that check_linux_root accepts, plus ``files``."""
+    root = tmp_path / "root"
+    write(root, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    write(root, "/bin/sh", "#!/bin/sh\n", 0o755)
+    for path, text in dict(files).items():
+        write(root, path, text)
+    return root
+
+
+# --- YAML -------------------------------------------------------------------------------------
+
+TRICKY = ["12", "yes", "No", "on", "OFF", "y", "n", "null", "~", "", " lead", "trail ", "1:2.3", "a: b",
+          "a #b", "- x", "#x", "0x1F", "1e3", ".inf", "2026-11-20", "2026-11-20T09:30:00Z", "tab\there",
+          "line\nbreak\n",
+          "é unicode", "@x", "`x", "'q'", '"dq"', "{a}", "[a]", "*ref", "&anchor", "!tag", "%x", "|", ">",
+          "?", "=", "1_000", "0o17", "+1", "-1", "3.14", "web01", "/etc/hosts", "1:9.2p1-2+deb12u10",
+          "\x07bell", "back\\slash", "x\u2028y", "ok-name_1.2"]
+
+
+def test_yaml_scalars_round_trip():
+    data = {"strings": TRICKY, "ints": [0, 1, -5, 4294967294], "bools": [True, False], "none": None,
+            "empty_list": [], "empty_map": {}, "nested": [{"a": [], "b": {"c": [1, {"d": "e"}]}}, []]}
+    assert yaml.safe_load(S.dump_yaml(data, "header\n\nline")) == data
+
+
+@pytest.mark.parametrize("example", sorted((REPO / "examples").glob("*/report.yaml")))
+def test_yaml_writes_the_examples_back(example):
+    data = yaml.safe_load(example.read_text())
+    text = S.dump_yaml(data)
+    assert yaml.safe_load(text) == data
+    # same block layout as PyYAML's: list items at their key's indentation
+    assert "\npackages:\n- name: " in text
+
+
+# --- OS ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("files, expected", [
+    ({"/etc/os-release": 'ID=debian\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\n'},
+     ("debian", "debian", "12", "bookworm")),
+    ({"/usr/lib/os-release": 'ID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\nVERSION="7 (Core)"\n'},
+     ("redhat", "centos", "7", "Core")),
+    ({"/etc/os-release": 'ID="sles"\nID_LIKE="suse"\nVERSION_ID="15.5"\n'}, ("suse", "sles", "15.5", None)),
+    ({"/etc/redhat-release": "CentOS release 6.10 (Final)\n"}, ("redhat", "centos", "6.10", "Final")),
+    ({"/etc/redhat-release": "Red Hat Enterprise Linux Server release 5.11 (Tikanga)\n"},
+     ("redhat", "rhel", "5.11", "Tikanga")),
+    ({"/etc/SuSE-release": "SUSE Linux Enterprise Server 11 (x86_64)\nVERSION = 11\nPATCHLEVEL = 4\n"},
+     ("suse", "sles", "11.4", None)),
+    ({"/etc/debian_version": "7.11\n"}, ("debian", "debian", "7", "wheezy")),
+    ({"/etc/debian_version": "squeeze/sid\n", "/etc/lsb-release": "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=10.04\n"
+      "DISTRIB_CODENAME=lucid\n"}, ("debian", "ubuntu", "10.04", "lucid")),
+])
+def test_detect_os(tmp_path, files, expected):
+    info = S.detect_os(S.Root(str(fake_root(tmp_path, files))))
+    assert (info["family"], info["distro"], info["version"], info["codename"]) == expected
+
+
+def test_arch_from_the_shell_binary(tmp_path):
+    root = fake_root(tmp_path)
+    (root / "bin/sh").write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 11 + b"\xb7\x00" + b"\0" * 40)
+    assert S.detect_arch(S.Root(str(root))) == "aarch64"
+
+
+def test_host_names_from_hostname_and_hosts(tmp_path):
+    root = fake_root(tmp_path, {"/etc/hostname": "web01\n",
+                                "/etc/hosts": "127.0.0.1 localhost\n192.0.2.10 web01.example.com web01\n"})
+    assert S.detect_host(S.Root(str(root))) == {"hostname": "web01", "fqdn": "web01.example.com"}
+    root = fake_root(tmp_path, {"/etc/hostname": "",
+                                "/etc/sysconfig/network": "HOSTNAME=db02.corp.example\n"})
+    assert S.detect_host(S.Root(str(root))) == {"hostname": "db02", "fqdn": "db02.corp.example"}
+
+
+# --- platform ---------------------------------------------------------------------------------
+
+def fake_platform(tmp_path, dmi=None, xen=False, guest_type=None, hypervisor_flag=False):
+    proc, sys_ = tmp_path / "proc", tmp_path / "sys"
+    proc.mkdir()
+    sys_.mkdir()
+    flags = "flags\t\t: fpu vme de pse tsc msr" + (" hypervisor" if hypervisor_flag else "") + "\n"
+    (proc / "cpuinfo").write_text("processor\t: 0\n" + flags)
+    if xen:
+        (proc / "xen").mkdir()
+        write(sys_, "/hypervisor/type", "xen\n")
+    if guest_type:
+        write(sys_, "/hypervisor/guest_type", guest_type + "\n")
+    for name, value in (dmi or {}).items():
+        write(sys_, "/class/dmi/id/" + name, value + "\n")
+    return str(proc), str(sys_)
+
+
+@pytest.mark.parametrize("kw, expected", [
+    (dict(xen=True), "xen-pv"),
+    (dict(xen=True, guest_type="PV", dmi={"sys_vendor": "Xen"}), "xen-pv"),
+    (dict(xen=True, dmi={"sys_vendor": "Xen", "product_name": "HVM domU"}, hypervisor_flag=True), "xen-hvm"),
+    (dict(dmi={"sys_vendor": "QEMU", "product_name": "Standard PC (i440FX + PIIX, 1996)"},
+          hypervisor_flag=True), "kvm"),
+    (dict(dmi={"sys_vendor": "OpenStack Foundation", "product_name": "OpenStack Nova"}, hypervisor_flag=True),
+     "kvm"),
+    (dict(dmi={"sys_vendor": "VMware, Inc.", "product_name": "VMware Virtual Platform"}), "vmware"),
+    (dict(dmi={"sys_vendor": "Microsoft Corporation", "product_name": "Virtual Machine"}), "hyperv"),
+    (dict(dmi={"sys_vendor": "innotek GmbH", "product_name": "VirtualBox"}), "virtualbox"),
+    (dict(dmi={"sys_vendor": "Dell Inc.", "product_name": "PowerEdge R640"}), "bare-metal"),
+    (dict(dmi={"sys_vendor": "Some Cloud"}, hypervisor_flag=True), "unknown"),
+])
+def test_detect_virtualization(tmp_path, kw, expected):
+    assert S.detect_virtualization(*fake_platform(tmp_path, **kw)) == expected
+
+
+def test_offline_root_virtualization_is_unknown_unless_a_xen_kernel_says_so(tmp_path):
+    root = S.Root(str(fake_root(tmp_path)))
+    assert S._virtualization(root, {"bash"}) == "unknown"
+    assert S._virtualization(root, {"kernel-xen"}) == "xen-pv"
+
+
+# --- network ----------------------------------------------------------------------------------
+
+def test_ifupdown_with_source_directory(tmp_path):
+    root = fake_root(tmp_path, {
+        "/etc/network/interfaces": "auto lo\niface lo inet loopback\nsource-directory interfaces.d\n"
+                                   "auto eth0\niface eth0 inet static\n  address 192.0.2.10\n"
+                                   "  netmask 255.255.255.0\n  gateway 192.0.2.1\n"
+                                   "  dns-nameservers 192.0.2.53 192.0.2.54\n"
+                                   "  hwaddress ether 52:54:00:12:34:56\n"
+                                   "iface eth0 inet6 static\n  address 2001:db8::10/64\n",
+        "/etc/network/interfaces.d/eth1": "allow-hotplug eth1\niface eth1 inet dhcp\n",
+        "/etc/network/interfaces.d/skip.bak~": "iface eth9 inet dhcp\n",
+    })
+    ifaces = S.parse_ifupdown(S.ifupdown_files(S.Root(str(root))))
+    assert ifaces == [
+        {"name": "eth0", "mac": "52:54:00:12:34:56", "mode": "static",
+         "addresses": ["192.0.2.10/24", "2001:db8::10/64"], "gateway": "192.0.2.1",
+         "dns": ["192.0.2.53", "192.0.2.54"], "config_file": "/etc/network/interfaces"},
+        {"name": "eth1", "mac": None, "mode": "dhcp", "addresses": [], "gateway": None, "dns": [],
+         "config_file": "/etc/network/interfaces.d/eth1"}]
+
+
+def test_network_scripts_like_the_centos6_example(tmp_path):
+    root = fake_root(tmp_path, {
+        "/etc/redhat-release": "CentOS release 6.10 (Final)\n",
+        "/etc/sysconfig/network": "NETWORKING=yes\nHOSTNAME=db02.corp.example\nGATEWAY=10.20.30.1\n",
+        "/etc/sysconfig/network-scripts/ifcfg-eth0": 'DEVICE=eth0\nHWADDR="00:16:3E:5A:01:02"\n'
+                                                     "BOOTPROTO=none\nIPADDR=10.20.30.42\n"
+                                                     "NETMASK=255.255.255.0\n"
+                                                     "DNS1=10.20.30.2\nDNS2=10.20.30.3\nONBOOT=yes\n",
+        "/etc/sysconfig/network-scripts/ifcfg-lo": "DEVICE=lo\nIPADDR=127.0.0.1\n",
+        "/etc/sysconfig/network-scripts/ifcfg-eth1": "DEVICE=eth1\nBOOTPROTO=dhcp\n",
+    })
+    net = S.detect_network(S.Root(str(root)), {"initscripts"}, [], S.Progress(quiet=True))
+    assert net["manager"] == "network-scripts"
+    assert net["interfaces"] == [
+        {"name": "eth0", "mac": "00:16:3e:5a:01:02", "mode": "static", "addresses": ["10.20.30.42/24"],
+         "gateway": "10.20.30.1", "dns": ["10.20.30.2", "10.20.30.3"],
+         "config_file": "/etc/sysconfig/network-scripts/ifcfg-eth0"},
+        {"name": "eth1", "mac": None, "mode": "dhcp", "addresses": [], "gateway": "10.20.30.1", "dns": [],
+         "config_file": "/etc/sysconfig/network-scripts/ifcfg-eth1"}]
+
+
+def test_networkmanager_keyfile(tmp_path):
+    root = fake_root(tmp_path, {"/etc/NetworkManager/system-connections/eth0.nmconnection":
+                                "[connection]\nid=eth0\ntype=ethernet\ninterface-name=eth0\n"
+                                "[ethernet]\nmac-address=52:54:00:AA:BB:CC\n"
+                                "[ipv4]\nmethod=manual\naddress1=192.0.2.5/24,192.0.2.1\ndns=192.0.2.53;\n"})
+    services = [{"name": "NetworkManager", "state": "enabled"}]
+    net = S.detect_network(S.Root(str(root)), {"network-manager"}, services, S.Progress(quiet=True))
+    assert net["manager"] == "NetworkManager"
+    assert net["interfaces"][0] == {
+        "name": "eth0", "mac": "52:54:00:aa:bb:cc", "mode": "static", "addresses": ["192.0.2.5/24"],
+        "gateway": "192.0.2.1", "dns": ["192.0.2.53"],
+        "config_file": "/etc/NetworkManager/system-connections/eth0.nmconnection"}
+
+
+NETPLAN = """\
+# written by the installer
+network:
+  version: 2
+  renderer: networkd
+  ethernets:
+    ens3:
+      match:
+        macaddress: "52:54:00:12:34:56"
+      set-name: ens3
+      addresses: [192.0.2.10/24, "2001:db8::10/64"]
+      routes:
+        - to: default
+          via: 192.0.2.1
+      nameservers:
+        addresses:
+          - 192.0.2.53
+        search: [example.com]
+    ens4:
+      dhcp4: true
+"""
+
+
+def test_netplan_subset_parses_like_pyyaml():
+    assert S.parse_simple_yaml(NETPLAN) == yaml.safe_load(NETPLAN)
+
+
+def test_netplan_interfaces_and_unparsed_files(tmp_path, capsys):
+    root = fake_root(tmp_path, {"/etc/netplan/50-cloud-init.yaml": NETPLAN,
+                                "/etc/netplan/90-odd.yaml": "network: &anchor\n  version: 2\n"})
+    net = S.detect_network(S.Root(str(root)), {"netplan.io"}, [], S.Progress())
+    assert net["manager"] == "netplan"
+    keys = ("name", "mode", "mac", "addresses", "gateway", "dns")
+    assert [tuple(i[k] for k in keys) for i in net["interfaces"]] \
+        == [("ens3", "static", "52:54:00:12:34:56", ["192.0.2.10/24", "2001:db8::10/64"], "192.0.2.1",
+             ["192.0.2.53"]), ("ens4", "dhcp", None, [], None, [])]
+    assert "90-odd.yaml: not understood" in capsys.readouterr().err
+
+
+def test_systemd_networkd(tmp_path):
+    root = fake_root(tmp_path, {"/etc/systemd/network/10-eth0.network":
+                                "[Match]\nName=eth0\nMACAddress=52:54:00:12:34:56\n[Network]\n"
+                                "Address=192.0.2.10/24\nGateway=192.0.2.1\nDNS=192.0.2.53\n",
+                                "/etc/systemd/network/20-all.network":
+                                "[Match]\nName=en*\n[Network]\nDHCP=yes\n"})
+    services = [{"name": "systemd-networkd", "state": "enabled"}]
+    net = S.detect_network(S.Root(str(root)), set(), services, S.Progress(quiet=True))
+    assert net["manager"] == "systemd-networkd"
+    assert net["interfaces"] == [{"name": "eth0", "mac": "52:54:00:12:34:56", "mode": "static",
+                                  "addresses": ["192.0.2.10/24"], "gateway": "192.0.2.1",
+                                  "dns": ["192.0.2.53"],
+                                  "config_file": "/etc/systemd/network/10-eth0.network"}]
+
+
+# --- services on sysv -------------------------------------------------------------------------
+
+def test_sysv_rc_links_in_the_default_runlevel(tmp_path):
+    root = fake_root(tmp_path, {"/etc/inittab": "id:3:initdefault:\n", "/etc/rc.d/init.d/sshd": "#!/bin/sh\n",
+                                "/etc/rc.d/init.d/nfs": "#!/bin/sh\n", "/etc/rc.d/init.d/functions": "\n"})
+    rc3 = root / "etc/rc.d/rc3.d"
+    rc3.mkdir(parents=True)
+    os.symlink("../init.d/sshd", rc3 / "S55sshd")
+    os.symlink("../init.d/nfs", rc3 / "K20nfs")
+    services = S.detect_services(S.Root(str(root)), "sysv", "redhat")
+    assert services == [{"name": "nfs", "state": "disabled"}, {"name": "sshd", "state": "enabled"}]
+
+
+# --- files ------------------------------------------------------------------------------------
+
+def test_fstab_and_accounts():
+    fstab = S.parse_fstab("# c\n/dev/xvda1 / ext4 errors=remount-ro 0 1\n\nUUID=ab-cd none swap sw\n"
+                          "nas:/export /srv nfs rw,hard  0 0 # trailing\n")
+    assert fstab == [
+        {"spec": "/dev/xvda1", "mountpoint": "/", "fstype": "ext4", "options": "errors=remount-ro",
+         "dump": 0, "pass": 1},
+        {"spec": "UUID=ab-cd", "mountpoint": "none", "fstype": "swap", "options": "sw", "dump": 0, "pass": 0},
+        {"spec": "nas:/export", "mountpoint": "/srv", "fstype": "nfs", "options": "rw,hard", "dump": 0,
+         "pass": 0}]
+    users, groups = S.parse_accounts("root:x:0:0::/root:/bin/bash\n+@nis::::::\nbad name:x:5:5::/:/bin/sh\n"
+                                     "deploy:x:1001:1001::/home/deploy:/bin/bash\n",
+                                     "root:x:0:\ndeploy:x:1001:\n")
+    assert users == [{"name": "root", "uid": 0, "gid": 0}, {"name": "deploy", "uid": 1001, "gid": 1001}]
+    assert groups == [{"name": "root", "gid": 0}, {"name": "deploy", "gid": 1001}]
+
+
+def test_dpkg_status_conffiles():
+    recs = S.parse_dpkg_status("Package: nginx-common\nStatus: install ok installed\nArchitecture: all\n"
+                               "Conffiles:\n /etc/nginx/nginx.conf 3c3e3a9d0b6a2a3cb8a3c1bbd1c1c0a1\n"
+                               " /etc/old file.conf 0123456789abcdef0123456789abcdef obsolete\n"
+                               "Description: x\n more\n\nPackage: gone\nStatus: deinstall ok config-files\n")
+    assert [r["Package"] for r in recs if S.dpkg_installed(r)] == ["nginx-common"]
+    assert recs[0]["Conffiles"] == [("/etc/nginx/nginx.conf", "3c3e3a9d0b6a2a3cb8a3c1bbd1c1c0a1"),
+                                    ("/etc/old file.conf", "0123456789abcdef0123456789abcdef")]
+
+
+def test_root_resolves_absolute_symlinks_inside_the_root(tmp_path):
+    root = fake_root(tmp_path, {"/usr/lib/os-release": "ID=debian\n"})
+    os.symlink("/usr/lib/os-release", root / "etc/os-release")
+    (root / "usr/bin").mkdir(parents=True)
+    os.symlink("usr/bin", root / "sbin")
+    r = S.Root(str(root))
+    assert r.read("/etc/os-release") == "ID=debian\n"
+    assert r.canonical("/sbin/init") == "/usr/bin/init"
+
+
+def test_mounted_excludes_only_pseudo_and_network_under_the_root():
+    mounts = ("/dev/vda1 / ext4 rw 0 0\nproc /proc proc rw 0 0\nnas:/x /mnt/root/srv/nfs nfs4 rw 0 0\n"
+              "tmpfs /mnt/root/run tmpfs rw 0 0\n/dev/vdb1 /mnt/root/home ext4 rw 0 0\n"
+              "nas:/y /other nfs rw 0 0\n/dev/x /mnt/root/with\\040space fuse.sshfs rw 0 0\n")
+    root = S.Root("/mnt/root")
+    assert S.mounted_excludes(root, mounts) == {"/srv/nfs", "/run", "/with space"}
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+def test_refuses_a_root_that_is_not_linux(tmp_path, capsys):
+    (tmp_path / "win/Windows/System32").mkdir(parents=True)
+    assert S.main(["--root", str(tmp_path / "win"), "-o", str(tmp_path / "out")]) == 2
+    assert "Windows" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert S.main(["--root", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 2
+    assert "not a Linux root filesystem" in capsys.readouterr().err
+
+
+def test_refuses_an_unwritable_output_directory(tmp_path, capsys):
+    root = fake_root(tmp_path, {"/etc/os-release": "ID=debian\nVERSION_ID=12\n"})
+    (tmp_path / "file").write_text("x")
+    assert S.main(["--root", str(root), "-o", str(tmp_path / "file/out")]) == 2
+    assert "not writable" in capsys.readouterr().err
