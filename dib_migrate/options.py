@@ -72,6 +72,8 @@ def _check(path, field_name, value, pattern_key):
 
 def _ip(path, where, value, cidr=False):
     try:
+        if cidr and "/" not in str(value):
+            raise ValueError("no prefix length")    # ip_interface would silently make it a /32
         (ipaddress.ip_interface if cidr else ipaddress.ip_address)(value)
     except (ValueError, TypeError):
         raise InputError(path, where, value, "not an IP address" + (" in CIDR form" if cidr else ""))
