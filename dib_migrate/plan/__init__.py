@@ -42,6 +42,14 @@ def make_plan(report, target, options=None):
     options = options or Options()
     if target not in TARGETS:
         raise InputError("--target", "target", target, "unknown target (known: %s)" % ", ".join(sorted(TARGETS)))
+    if options.profile is not None:
+        scanned = [i.name for i in report.interfaces]
+        for i, nic in enumerate(options.profile.nics):
+            if nic.name not in scanned:
+                # silently ignored, it would build an image with the old address
+                raise InputError(options.profile.path, "nics[%d].name" % i, nic.name,
+                                 "the report has no such interface (scanned: %s)"
+                                 % (", ".join(scanned) or "none"))
     ctx = Context(report=report, target=TARGETS[target], options=options, family=family_for(report))
     changes = [c for module in RULE_MODULES for c in module.rules(ctx)]
     changes.sort(key=lambda c: AREAS.index(c.area))   # stable: rule order kept inside an area
