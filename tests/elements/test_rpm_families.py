@@ -12,7 +12,8 @@ KVER = "2.6.32-754.el6.x86_64"
 RPM = 'for a; do n=$a; done\n[ -e "/var/lib/fake-rpm/$n" ]\n'
 PM = """case "$2" in
     install) shift 2; for n; do touch "/var/lib/fake-rpm/$n"
-        if [ "$n" = kernel ]; then mkdir -p /boot; touch /boot/vmlinuz-%(k)s; mkdir -p /lib/modules/%(k)s; fi; done ;;
+        if [ "$n" = kernel ]; then mkdir -p /boot /lib/modules/%(k)s; touch /boot/vmlinuz-%(k)s; fi
+    done ;;
     remove) shift 2; for n; do rm -f "/var/lib/fake-rpm/$n"; done ;;
 esac
 """ % {"k": KVER}
@@ -50,10 +51,14 @@ def prepare(tmp_path, family, loader):
     env = {"DIB_ROOT_LABEL": "cloudimg-rootfs", "IMAGE_BLOCK_DEVICE": "/dev/loop9"}
     with Chroot(root):
         hooks.run("extra-data.d", "20-migrate-overlay-stage")
-        for phase, hook in (("pre-install.d", "10-migrate-base"), ("post-install.d", "40-migrate-kernel"),
-                            ("post-install.d", "60-migrate-overlay"), ("post-install.d", "65-migrate-network"),
-                            ("post-install.d", "66-migrate-clock"), ("post-install.d", "85-migrate-services"),
-                            ("finalise.d", "40-migrate-fstab"), ("finalise.d", "60-migrate-bootloader")):
+        for phase, hook in (("pre-install.d", "10-migrate-base"),
+                            ("post-install.d", "40-migrate-kernel"),
+                            ("post-install.d", "60-migrate-overlay"),
+                            ("post-install.d", "65-migrate-network"),
+                            ("post-install.d", "66-migrate-clock"),
+                            ("post-install.d", "85-migrate-services"),
+                            ("finalise.d", "40-migrate-fstab"),
+                            ("finalise.d", "60-migrate-bootloader")):
             hooks.run(phase, hook, env=env)
     return root, data
 
