@@ -6,6 +6,8 @@ from ..model import Change
 NFS_TYPES = ("nfs", "nfs4")
 DEVICE_PATH = re.compile(r"^/dev/(xvd|sd|hd|vd|nvme|mmcblk|disk/by-(path|id))")
 BY_ID = re.compile(r"^(UUID|LABEL|PARTUUID|PARTLABEL)=|^/dev/disk/by-(uuid|label)/")
+# mount points the image's own partition layout provides (root is handled on its own)
+IMAGE_LAYOUT = ("/boot", "/boot/efi")
 PSEUDO_TYPES = ("tmpfs", "proc", "sysfs", "devpts", "devtmpfs", "securityfs", "cgroup", "cgroup2",
                 "debugfs", "hugetlbfs", "mqueue", "bind", "none", "efivarfs")
 
@@ -38,15 +40,22 @@ def fstab_entry(ctx, e):
     if e.mountpoint == "/":
         return Change("drop-fstab-line", e.mountpoint, "fstab-blockdev",
                       "%s replaced: the image mounts its root by UUID" % where, data)
+    if e.mountpoint in IMAGE_LAYOUT:
+        # DIB's fstab mounts the image's own /boot/efi; a second line would mount a missing disk there
+        return Change("drop-fstab-line", e.mountpoint, "fstab-blockdev",
+                      "%s replaced: the image's own partition layout provides %s" % (where, e.mountpoint),
+                      data)
     if e.fstype == "swap":
         if not ctx.target.swap_on_os_disk:
             why = "%s has no swap on the OS disk" % ctx.target.name
-        elif DEVICE_PATH.match(e.spec) or BY_ID.match(e.spec):
+        elif e.spec.startswith("/dev/") or BY_ID.match(e.spec):
+            # a partition, LVM volume or dm device of the old disks, not a file in the root filesystem
             why = "the swap device is not part of the image"
         else:
             return Change("keep-fstab-line", e.mountpoint, "fstab-swap",
                           "%s kept as a swap file with nofail" % where,
-                          dict(data, line=line.replace(e.options, _with_nofail(e.options), 1)))
+                          dict(data, line="%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype,
+                                                                 _with_nofail(e.options), e.dump, e.passno)))
         return Change("drop-fstab-line", e.spec, "fstab-swap", "%s removed: %s" % (where, why), data)
     if DEVICE_PATH.match(e.spec):
         return Change("drop-fstab-line", e.mountpoint, "fstab-blockdev",
