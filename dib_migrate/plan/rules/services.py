@@ -32,7 +32,8 @@ def firewall_services(ctx):
 def _map_target_name(ctx, name):
     """The seed names services the Red Hat way; translate to the family's names."""
     if name in ("iptables", "ip6tables"):
-        return list(ctx.family.firewall_services["iptables"])
+        table = ctx.family.firewall_services["iptables"]
+        return [name] if name in table else list(table)
     if name == "network":
         return [ctx.family.network_service()]
     return [name]
@@ -78,7 +79,8 @@ def resolve(ctx):
     scanned = {s.name for s in ctx.report.services}
     for name in order:
         win = best[name]
-        others = [d for d in seen[name] if d is not win and d.level > KEEP]
+        # a rule that spoke twice (iptables and ip6tables both map to netfilter-persistent) is cited once
+        others = [d for d in seen[name] if d is not win and d.level > KEEP and d.rule != win.rule]
         overridden = sorted({d.rule for d in others if d.state != win.state})
         agreeing = sorted({d.rule for d in others if d.state == win.state})
         reason = "%s %s: %s" % (name, win.state, win.why)
