@@ -22,7 +22,8 @@ def warnings(ctx):
                 and not e.spec.startswith("/dev/disk/"):
             yield Warning("preflight-lvm", "fstab line %d mounts %s (LVM or device-mapper); its files are carried "
                           "in the root filesystem, the volume names are not recreated" % (e.index, e.spec))
-        if "crypt" in e.spec or e.fstype in ("crypto_LUKS",):
+        # RHEL/Fedora installers name LUKS mappings luks-<uuid>; Debian's name them <vg>_crypt / sdaN_crypt
+        if "crypt" in e.spec or "luks" in e.spec.lower() or e.fstype in ("crypto_LUKS",):
             yield Warning("preflight-crypt", "fstab line %d uses an encrypted volume (%s): it cannot be carried "
                           "over" % (e.index, e.spec))
     if r.overlay is None:

@@ -1,0 +1,64 @@
+"""Pre-flight warnings: what cannot be carried over, shown before anyone trusts a build."""
+from ..helpers import plan_of
+
+
+def rules(plan):
+    return [w.rule for w in plan.warnings]
+
+
+def test_no_dib_base_for_centos6(example):
+    plan = plan_of(example("centos6-xen-pv"))
+    (w,) = [w for w in plan.warnings if w.rule == "preflight-base"]
+    assert "centos 6.10" in w.message and "--strategy rootfs" in w.message
+
+
+def test_debian_example_is_clean(example):
+    assert rules(plan_of(example("debian12-web"))) == []
+
+
+def test_no_overlay_warned(example):
+    assert "preflight-overlay" in rules(plan_of(example("rocky9-vmware")))
+
+
+def test_rootfs_needs_full_overlay(example, derive):
+    assert "preflight-rootfs" in rules(plan_of(example("debian12-web"), strategy="rootfs"))
+
+    def full(d):
+        d["overlay"]["mode"] = "full"
+    r = derive("debian12-web", full, overlay=True)
+    assert "preflight-rootfs" not in rules(plan_of(r, strategy="rootfs"))
+    # and a full overlay over a package rebuild is warned about
+    assert "preflight-overlay" in rules(plan_of(r))
+
+
+def test_firewall_lockout_warned_only_when_kept(example):
+    assert "preflight-firewall" not in rules(plan_of(example("centos6-xen-pv")))
+    plan = plan_of(example("centos6-xen-pv"), firewall=True)
+    (w,) = [w for w in plan.warnings if w.rule == "preflight-firewall"]
+    assert "iptables" in w.message and "tcp/22" in w.message
+
+
+def test_firewall_inactive_not_warned(example):
+    assert "preflight-firewall" not in rules(plan_of(example("sles15-wicked"), firewall=True))
+
+
+def test_lvm_names(example):
+    ws = [w for w in plan_of(example("rocky9-vmware")).warnings if w.rule == "preflight-lvm"]
+    assert [w.message.split(" mounts ")[1].split(" ")[0] for w in ws] == [
+        "/dev/mapper/rl-root", "/dev/mapper/rl-swap"]
+    assert "fstab line 1" in ws[0].message
+
+
+def test_lvm_vg_path_and_crypt(derive):
+    def m(d):
+        d["fstab"] += [{"spec": "/dev/vg0/data", "mountpoint": "/data", "fstype": "ext4"},
+                       {"spec": "/dev/mapper/luks-home", "mountpoint": "/home", "fstype": "ext4"},
+                       {"spec": "/dev/mapper/cryptdata", "mountpoint": "/secret", "fstype": "ext4"}]
+    ws = plan_of(derive("debian12-web", m)).warnings
+    found = [(w.rule, w.message.split(" ")[2]) for w in ws if w.rule in ("preflight-lvm", "preflight-crypt")]
+    assert found == [("preflight-lvm", "5"), ("preflight-lvm", "6"), ("preflight-crypt", "6"),
+                     ("preflight-lvm", "7"), ("preflight-crypt", "7")]
+
+
+def test_disk_by_uuid_is_not_lvm(example):
+    assert "preflight-lvm" not in rules(plan_of(example("ubuntu2204-netplan")))
