@@ -41,7 +41,8 @@ def _view(change):
     dns = d.get("dns") or []
     return {"name": change.subject, "mode": d["mode"], "v4": v4, "v6": v6,
             "gateway4": gw if gw_version == 4 else None, "gateway6": gw if gw_version == 6 else None,
-            "dns": dns, "dns4": [x for x in dns if ipaddress.ip_address(x).version == 4]}
+            "dns": dns, "dns4": [x for x in dns if ipaddress.ip_address(x).version == 4],
+            "dns6": [x for x in dns if ipaddress.ip_address(x).version == 6]}
 
 
 def _path(manager, change):
@@ -69,6 +70,10 @@ def network_files(plan):
         if manager in PER_INTERFACE:
             for c in nets:
                 files[_path(manager, c)] = template.render(i=_view(c), rules=rules)
+                if manager == "wicked" and c.data.get("gateway"):
+                    # wicked reads a NIC's routes from ifroute-<name>, not from its ifcfg file
+                    files["/etc/sysconfig/network/ifroute-%s" % c.subject] = env.get_template(
+                        "network/wicked-ifroute.j2").render(i=_view(c), rules=rules)
         else:
             groups = {}
             for c in nets:
