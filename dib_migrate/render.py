@@ -75,6 +75,8 @@ def data_files(plan, report):
             install += d["names"]
         elif a == "install-package":
             install.append(c.subject)
+            if c.rule == "pkg-kernel":
+                f["boot/kernel"] = "yes\n"
         elif a == "remove-package":
             remove.append(c.subject)
         elif a == "apply-overlay":
@@ -93,10 +95,10 @@ def data_files(plan, report):
             f["network/remove"] = f.get("network/remove", "") + c.subject + "\n"
         elif a == "kernel-args":
             f["boot/cmdline"] = (f.get("boot/cmdline", "").strip() + " " + " ".join(d["args"])).strip() + "\n"
+        elif a == "regen-grub":
+            f["boot/loader"] = d["bootloader"] + "\n"
         elif a == "initramfs-drivers":
             f["boot/drivers"] = _lines(d["drivers"])
-        elif a == "install-package" and c.rule == "pkg-kernel":
-            f["boot/kernel"] = "yes\n"
         elif a == "cloud-config":
             f["cloud/cloud.cfg"] = d["content"]
         elif a == "agent-config":

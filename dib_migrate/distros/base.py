@@ -58,6 +58,10 @@ class Family:
     def bootloader_packages(self):
         raise NotImplementedError
 
+    def bootloader(self):
+        """grub-legacy for the families' old releases (their bootloader package is plain "grub")."""
+        return "grub-legacy" if "grub" in self.bootloader_packages() else "grub2"
+
     def dib_arch(self):
         return {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "i386": "i386",
                 "ppc64le": "ppc64el", "s390x": "s390x", "armv7l": "armhf"}[self.report.arch]

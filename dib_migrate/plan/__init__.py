@@ -21,7 +21,9 @@ def _build(ctx, changes):
     else:
         release = r.codename or r.version
         elements = ["migrate-rootfs", fam.rootfs_package_element]
-    elements.append("vm")
+    # DIB's vm element brings its bootloader element, which only does grub2; for GRUB legacy
+    # migrate-bootloader installs the loader on DIB's plain MBR disk layout
+    elements.append("vm" if fam.bootloader() == "grub2" else "block-device-mbr")
     if r.firmware == "uefi":
         elements.append("block-device-efi")
     if fam.name == "debian":

@@ -16,7 +16,7 @@ def rules(ctx):
                  {"drivers": list(t.drivers)})
     yield Change("regen-initramfs", "all kernels", "boot-regen",
                  "initramfs rebuilt in the image; a chroot build would otherwise carry the build host's view")
-    loader = "grub-legacy" if "grub" in ctx.family.bootloader_packages() else "grub2"
+    loader = ctx.family.bootloader()
     yield Change("regen-grub", loader, "boot-regen",
                  "grub configuration rewritten for the new disk (root by UUID) and kernel arguments",
                  {"bootloader": loader})
