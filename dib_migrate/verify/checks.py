@@ -354,6 +354,9 @@ def _identity(ctx, c):
     elif c.subject == "keep":
         if not keys and ctx.lexists("/etc/ssh"):
             problems.append("no SSH host keys")
+        # "uninitialized"/empty makes systemd invent a new id at first boot: not kept
+        if not re.match(r"^[0-9a-f]{32}$", mid):
+            problems.append("machine-id is %r: systemd would make a new one" % (mid or "empty"))
     else:
         return False, "unknown identity policy %r" % c.subject
     summary = "machine-id %s, %d host keys" % (mid[:8] or "empty", len(keys))
@@ -387,8 +390,11 @@ def _find_overlay(ctx, c):
 def _managed_paths(plan):
     """Paths that other Changes (or DIB itself) legitimately rewrite after the overlay."""
     paths = {"/etc/fstab", "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
-             "/etc/default/grub", "/etc/resolv.conf", "/etc/hostname", "/etc/machine-id",
-             "/etc/apt/sources.list"}
+             "/etc/default/grub", "/etc/resolv.conf", "/etc/hostname", "/etc/apt/sources.list",
+             "/var/log/*"}   # logs: the build appends to dpkg.log &c.
+    if plan.identity != "keep":
+        # a template image regenerates these: only a kept identity must equal the source's
+        paths |= {"/etc/machine-id", "/var/lib/dbus/machine-id", "/etc/ssh/ssh_host_*"}
     for ch in plan.changes:
         if ch.action in ("write-hosts", "reset-adjtime", "cloud-config", "agent-config", "remove-file"):
             paths.add(ch.subject)
@@ -405,6 +411,35 @@ def _sha256(path):
     return h.hexdigest()
 
 
+# enable/disable/mask links: the service Changes decide these, not the overlay
+_SERVICE_LINKS = re.compile(r"^/etc/(systemd/system/|rc[0-6S]\.d/|rc\.d/rc[0-6]\.d/)")
+
+
+class _open_tar:
+    """tarfile for gzip/xz/bz2/plain, and zstd (which tarfile cannot read) through a
+    decompressed temporary copy."""
+
+    def __init__(self, path):
+        self.path, self.tmp = Path(path), None
+
+    def __enter__(self):
+        with open(self.path, "rb") as f:
+            magic = f.read(4)
+        src = self.path
+        if magic == b"\x28\xb5\x2f\xfd":
+            self.tmp = tempfile.NamedTemporaryFile(suffix=".tar")
+            subprocess.run(["zstd", "-dcq", str(self.path)], stdout=self.tmp, check=True)
+            self.tmp.flush()
+            src = self.tmp.name
+        self.tar = tarfile.open(src)
+        return self.tar
+
+    def __exit__(self, *exc):
+        self.tar.close()
+        if self.tmp:
+            self.tmp.close()
+
+
 @check("apply-overlay")
 def _overlay(ctx, c):
     archive = _find_overlay(ctx, c)
@@ -414,11 +449,13 @@ def _overlay(ctx, c):
         return False, "%s does not match the plan's sha256" % archive
     managed = _managed_paths(ctx.plan)
     bad, checked = [], 0
-    with tarfile.open(archive) as tar:
+    with _open_tar(archive) as tar:
         for m in tar:
             path = "/" + m.name.lstrip("./").rstrip("/")
             if path == "/" or path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
                 continue
+            if m.issym() and _SERVICE_LINKS.match(path):
+                continue     # service state is the service Changes' business
             host = ctx.p(path)
             try:
                 st = os.lstat(host)

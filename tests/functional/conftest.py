@@ -55,6 +55,10 @@ def cli(*args, check=True, timeout=1800):
     return r
 
 
+def _reuse():
+    return os.environ.get("DIB_MIGRATE_REUSE_BUILDS") == "1"
+
+
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory):
     d = os.environ.get("DIB_MIGRATE_FUNCTIONAL_DIR")
@@ -72,6 +76,8 @@ def keypair(workdir):
 @pytest.fixture(scope="session")
 def source(workdir, keypair):
     root = workdir / "source"
+    if _reuse() and (root / "srv/www/index.html").exists():
+        return fx.load_fixture(root)
     if root.exists():
         shutil.rmtree(root)
     return fx.make_fixture(root, keypair[1])
@@ -80,6 +86,8 @@ def source(workdir, keypair):
 @pytest.fixture(scope="session")
 def report(workdir, source):
     out = workdir / "scan"
+    if _reuse() and (out / "report.yaml").exists():
+        return out / "report.yaml"
     shutil.rmtree(out, ignore_errors=True)
     cli("scan", "--root", source.root, "-o", out, "-q")
     return out / "report.yaml"
@@ -106,7 +114,7 @@ def build(workdir, report, source):
             return _BUILDS[target]
         out = workdir / ("out-" + target)
         image = out / ("%s-%s.%s" % (fx.HOSTNAME, target, EXT[target]))
-        reuse = os.environ.get("DIB_MIGRATE_REUSE_BUILDS") == "1" and image.exists()
+        reuse = _reuse() and image.exists()
         start = time.monotonic()
         if not reuse:
             shutil.rmtree(out, ignore_errors=True)

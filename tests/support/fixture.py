@@ -118,8 +118,7 @@ def make_fixture(dest, public_key):
     _write(root, "/etc/fstab", FSTAB)
     _write(root, "/etc/adjtime", ADJTIME)
     _write(root, "/etc/iptables/rules.v4", IPTABLES_V4)
-    machine_id = uuid.uuid4().hex
-    _write(root, "/etc/machine-id", machine_id + "\n", 0o444)
+    _write(root, "/etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
 
     # nginx: a page of its own under /srv (a token per build, so a stale image cannot pass)
     page = ("<html><body><h1>%s</h1><p>migrated fixture %s</p></body></html>\n"
@@ -135,26 +134,31 @@ def make_fixture(dest, public_key):
     chroot("groupadd", "-g", str(GID), USER)
     chroot("useradd", "-m", "-u", str(UID), "-g", str(GID), "-s", "/bin/bash", USER)
     home = "/home/" + USER
-    files = {}
     _write(root, home + "/.ssh/authorized_keys", public_key.strip() + "\n", 0o600, UID, GID)
     os.chown(root / home.lstrip("/") / ".ssh", UID, GID)
     os.chmod(root / home.lstrip("/") / ".ssh", 0o700)
-    files[home + "/.ssh/authorized_keys"] = (UID, GID, 0o600)
     _write(root, home + "/notes.txt", "deploy notes\n", 0o640, UID, GID)
-    files[home + "/notes.txt"] = (UID, GID, 0o640)
     _write(root, home + "/bin/deploy.sh", "#!/bin/sh\necho deploy\n", 0o750, UID, GID)
     os.chown(root / home.lstrip("/") / "bin", UID, GID)
-    files[home + "/bin/deploy.sh"] = (UID, GID, 0o750)
     _write(root, "/srv/www/owned-by-user.txt", "user data\n", 0o604, UID, 0)
-    files["/srv/www/owned-by-user.txt"] = (UID, 0, 0o604)
 
     # services as the source runs them: libvirtd and the firewall on, like the seed's server
     subprocess.run(["systemctl", "--root", str(root), "enable", "libvirtd", "netfilter-persistent",
                     "ssh", "nginx", "networking"], check=True, capture_output=True)
 
-    host_key = (root / "etc/ssh/ssh_host_ed25519_key.pub").read_text().strip()
-    return Fixture(root=root, page=page, user=USER, uid=UID, gid=GID, user_files=files,
-                   host_key_pub=host_key, machine_id=machine_id)
+    return load_fixture(root)
+
+
+def load_fixture(root):
+    """The Fixture facts of an existing fixture root (to reuse one built earlier)."""
+    root = Path(root)
+    home = "/home/" + USER
+    files = {home + "/.ssh/authorized_keys": (UID, GID, 0o600), home + "/notes.txt": (UID, GID, 0o640),
+             home + "/bin/deploy.sh": (UID, GID, 0o750), "/srv/www/owned-by-user.txt": (UID, 0, 0o604)}
+    return Fixture(root=root, page=(root / "srv/www/index.html").read_bytes(), user=USER, uid=UID, gid=GID,
+                   user_files=files,
+                   host_key_pub=(root / "etc/ssh/ssh_host_ed25519_key.pub").read_text().strip(),
+                   machine_id=(root / "etc/machine-id").read_text().strip())
 
 
 def ssh_keypair(directory):
