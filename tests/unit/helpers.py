@@ -6,6 +6,7 @@ Goldens live under tests/unit/golden/; run with DIB_MIGRATE_REGEN_GOLDEN=1 to re
 import copy
 import functools
 import os
+import shutil
 from pathlib import Path
 
 import yaml
@@ -58,6 +59,24 @@ def check_golden(path, text):
     assert text == path.read_text(), "%s differs (DIB_MIGRATE_REGEN_GOLDEN=1 rewrites it)" % path
 
 
+def check_golden_tree(path, files):
+    """Compare {relative path: text} with the golden directory ``path`` exactly: same files, same text."""
+    path = Path(path)
+    if REGEN:
+        if path.exists():
+            shutil.rmtree(str(path))
+        for rel, text in files.items():
+            (path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (path / rel).write_text(text)
+        return
+    assert path.is_dir(), "golden tree %s missing: run with DIB_MIGRATE_REGEN_GOLDEN=1" % path
+    have = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
+    assert sorted(files) == have, "%s: files differ (DIB_MIGRATE_REGEN_GOLDEN=1 rewrites it)" % path
+    for rel, text in files.items():
+        assert text == (path / rel).read_text(), "%s/%s differs (DIB_MIGRATE_REGEN_GOLDEN=1 rewrites it)" % (
+            path, rel)
+
+
 def plan_of(report, target="kvm", **options):
     return make_plan(report, target, Options(**options))
 
@@ -69,3 +88,15 @@ def services(plan):
 
 def package(name, version="1.0", arch="amd64"):
     return {"name": name, "version": version, "arch": arch}
+
+
+def dib_resolve(elements, elements_path):
+    """Names DIB's element_dependencies expands ``elements`` to, as disk-image-create calls it:
+    DIB's own elements after ELEMENTS_PATH, ``base`` first, block-device-mbr when vm has no layout."""
+    import diskimage_builder
+    from diskimage_builder.element_dependencies import get_elements
+    elements = list(elements)
+    if "vm" in elements and not any(e.startswith("block-device-") for e in elements):
+        elements.append("block-device-mbr")
+    search = list(elements_path) + [os.path.join(os.path.dirname(diskimage_builder.__file__), "elements")]
+    return {name for name, _path in get_elements(["base"] + elements, ":".join(str(p) for p in search))}

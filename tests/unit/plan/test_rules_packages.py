@@ -1,0 +1,140 @@
+"""pkg-rebuild, pkg-kernel, pkg-cloud-init, pkg-azure-agent, agent-remove."""
+import pytest
+
+from ..helpers import plan_of
+
+
+def installs(plan, rule=None):
+    return [c.subject for c in plan.by_action("install-package") if rule is None or c.rule == rule]
+
+
+def removes(plan):
+    return {c.subject: c.rule for c in plan.by_action("remove-package")}
+
+
+def test_rebuild_package_list(example):
+    r = example("debian12-web")
+    (c,) = plan_of(r).by_rule("pkg-rebuild")
+    assert c.action == "install-packages" and c.data["names"] == [p.name for p in r.packages]
+    assert "versions" not in c.data and c.subject == "%d packages of the scan" % len(r.packages)
+
+
+def test_rebuild_pinned_versions(example):
+    (c,) = plan_of(example("debian12-web"), pin_versions=True).by_rule("pkg-rebuild")
+    assert c.data["versions"]["nginx"] == "1.22.1-9+deb12u9" and "scanned versions" in c.reason
+
+
+def test_rootfs_strategy_rebuilds_nothing(example):
+    assert not plan_of(example("debian12-web"), strategy="rootfs").by_rule("pkg-rebuild")
+
+
+# --- pkg-kernel -------------------------------------------------------------------------------
+
+def test_pv_without_kernel(example):
+    plan = plan_of(example("debian12-web"))
+    assert installs(plan, "pkg-kernel") == ["linux-image-amd64", "grub-pc"]
+    assert "Xen PV guest" in plan.find("install-package", "linux-image-amd64").reason
+    assert "bootloader is none" in plan.find("install-package", "grub-pc").reason
+    assert "pkg-kernel" not in removes(plan).values()
+
+
+def test_pv_with_xen_kernel(example):
+    plan = plan_of(example("centos6-xen-pv"))
+    assert installs(plan, "pkg-kernel") == ["kernel", "grub"]
+    assert removes(plan) == {"kernel-xen": "pkg-kernel"}
+    (rebuild,) = plan.by_rule("pkg-rebuild")
+    assert "kernel-xen" not in rebuild.data["names"]
+
+
+def test_hvm_with_own_kernel_keeps_it(example):
+    plan = plan_of(example("rocky9-vmware"))
+    assert installs(plan, "pkg-kernel") == [] and "pkg-kernel" not in removes(plan).values()
+
+
+def test_hvm_without_kernel_package(derive):
+    def m(d):
+        d["platform"]["virtualization"] = "kvm"
+    plan = plan_of(derive("debian12-web", m))
+    assert installs(plan, "pkg-kernel") == ["linux-image-amd64", "grub-pc"]
+    assert "no kernel package" in plan.find("install-package", "linux-image-amd64").reason
+
+
+def test_hvm_with_only_a_xen_kernel(derive):
+    def m(d):
+        d["platform"]["virtualization"] = "xen-hvm"
+    plan = plan_of(derive("centos6-xen-pv", m))
+    assert installs(plan, "pkg-kernel") == ["kernel", "grub"]
+    assert removes(plan)["kernel-xen"] == "pkg-kernel"
+
+
+def test_pv_with_a_standard_kernel_still_gets_a_bootloader(derive):
+    def m(d):
+        d["kernel"]["packages"] = ["linux-image-amd64"]
+        d["packages"].append({"name": "linux-image-amd64"})
+    assert installs(plan_of(derive("debian12-web", m)), "pkg-kernel") == ["linux-image-amd64", "grub-pc"]
+
+
+@pytest.mark.parametrize("name,kernel", [("ubuntu2204-netplan", []), ("sles15-wicked", [])])
+def test_no_injection_with_own_kernel(example, name, kernel):
+    assert installs(plan_of(example(name)), "pkg-kernel") == kernel
+
+
+def test_uefi_bootloader_injected(derive):
+    def m(d):
+        d["platform"]["firmware"] = "uefi"
+    assert installs(plan_of(derive("debian12-web", m)), "pkg-kernel") == [
+        "linux-image-amd64", "grub-efi-amd64"]
+
+
+# --- cloud agents -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target,has", [("openstack", True), ("ec2", False), ("azure", False),
+                                        ("kvm", False)])
+def test_cloud_init_on_openstack_only(example, target, has):
+    assert ("cloud-init" in installs(plan_of(example("debian12-web"), target), "pkg-cloud-init")) == has
+
+
+@pytest.mark.parametrize("name,agent", [("debian12-web", "waagent"), ("ubuntu2204-netplan", "walinuxagent"),
+                                        ("centos6-xen-pv", "WALinuxAgent"), ("rocky9-vmware", "WALinuxAgent"),
+                                        ("sles15-wicked", "python-azure-agent")])
+def test_azure_agent_per_family(example, name, agent):
+    plan = plan_of(example(name), "azure")
+    assert installs(plan, "pkg-azure-agent") == [agent]
+    for target in ("openstack", "ec2", "kvm"):
+        assert not plan_of(example(name), target).by_rule("pkg-azure-agent")
+
+
+# --- agent-remove -----------------------------------------------------------------------------
+
+def test_vmware_tools_removed(example):
+    for target in ("openstack", "ec2", "azure", "kvm"):
+        plan = plan_of(example("rocky9-vmware"), target)
+        assert removes(plan) == {"open-vm-tools": "agent-remove"}
+        assert "vmware" in plan.find("remove-package", "open-vm-tools").reason
+        assert "open-vm-tools" not in plan.by_rule("pkg-rebuild")[0].data["names"]
+
+
+def test_virtualbox_additions_removed(example):
+    assert removes(plan_of(example("ubuntu2204-netplan"))) == {"virtualbox-guest-utils": "agent-remove"}
+
+
+def test_xen_tools_removed(derive):
+    def m(d):
+        d["packages"].append({"name": "xe-guest-utilities"})
+    assert removes(plan_of(derive("debian12-web", m)))["xe-guest-utilities"] == "agent-remove"
+
+
+@pytest.mark.parametrize("target,removed", [("azure", False), ("kvm", True), ("ec2", True),
+                                            ("openstack", True)])
+def test_hyperv_daemons_kept_on_azure_only(derive, target, removed):
+    def m(d):
+        d["platform"]["virtualization"] = "hyperv"
+        d["packages"].append({"name": "hyperv-daemons"})
+    assert ("hyperv-daemons" in removes(plan_of(derive("rocky9-vmware", m), target))) == removed
+
+
+def test_agents_of_another_platform_are_kept(derive):
+    # open-vm-tools on a KVM source is not the old platform's agent
+    def m(d):
+        d["platform"]["virtualization"] = "kvm"
+    assert removes(plan_of(derive("rocky9-vmware", m))) == {}
