@@ -157,5 +157,3 @@ def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, im
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return final
-
-

@@ -16,11 +16,12 @@ VERB = {
 
 def table(plan, verbose=False, width=110):
     b = plan.build
-    out = ["Plan for %s (%s %s, %s) → %s [%s], strategy %s, identity %s" % (
-        plan.host, plan.distro, plan.version, plan.init_system, plan.target, b.output_format, plan.strategy,
-        plan.identity),
-        "  build: disk-image-create -a %s -t %s %s (DIB_RELEASE=%s)" % (b.arch, b.image_type, " ".join(b.elements),
-                                                                       b.release)]
+    out = [
+        "Plan for %s (%s %s, %s) → %s [%s], strategy %s, identity %s" % (
+            plan.host, plan.distro, plan.version, plan.init_system, plan.target, b.output_format, plan.strategy,
+            plan.identity),
+        "  build: disk-image-create -a %s -t %s %s (DIB_RELEASE=%s)" % (
+            b.arch, b.image_type, " ".join(b.elements), b.release)]
     for area in AREAS:
         changes = [c for c in plan.changes if c.area == area]
         kept = [c for c in changes if c.rule == "svc-keep"]

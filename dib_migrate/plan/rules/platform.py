@@ -26,8 +26,7 @@ def cloud_config(ctx):
     yield Change("cloud-config", CLOUD_CFG, "pkg-cloud-init",
                  "cloud-init reads ConfigDrive/OpenStack metadata but keeps the server's network, "
                  "accounts%s" % (" and identity" if keep else ""),
-                 {"content": "# written by dib-migrate\n" + yaml.safe_dump(cfg, default_flow_style=False,
-                                                                          sort_keys=True)})
+                 {"content": "# written by dib-migrate\n" + yaml.safe_dump(cfg, default_flow_style=False)})
 
 
 def azure_agent(ctx):
