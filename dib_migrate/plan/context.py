@@ -1,10 +1,14 @@
 """What a rule sees: the report, the target, the user's options and the family's tables."""
+import re
 from dataclasses import dataclass
 
 from ..distros import Family
 from ..options import Options
 from ..report import Report
 from ..targets import Target
+
+LEGACY_NAME = re.compile(r"^eth[0-9]+$")
+PREDICTABLE_NAME = re.compile(r"^(en|wl|ww)(o|s|p|x|P|b|c|a|v|i)[0-9a-f]")
 
 
 @dataclass(frozen=True)
@@ -21,13 +25,28 @@ class Context:
         own = [k for k in r.kernel_packages if k not in self.family.xen_only_kernels]
         return r.virtualization == "xen-pv" or not own
 
+    def interface_names(self):
+        """source name -> name in the image.
+
+        Predictable names (ens192, enp0s3) come from the PCI slot of the old virtual hardware
+        and change on the new one, so they become ethN, which net.ifnames=0 keeps stable;
+        kernel names (eth0) and virtual devices (bond0, br0, eth0.100) keep theirs.
+        """
+        names = [i.name for i in self.report.interfaces]
+        taken = {int(n[3:]) for n in names if LEGACY_NAME.match(n)}
+        out, free = {}, (i for i in range(1000) if i not in taken)
+        for n in names:
+            out[n] = "eth%d" % next(free) if PREDICTABLE_NAME.match(n) else n
+        return out
+
     def interfaces(self):
-        """The source's interfaces with an install profile's NIC changes applied."""
+        """The interfaces as the image has them: renamed as above, an install profile's NIC changes applied."""
         from dataclasses import replace
         out = []
+        names = self.interface_names()
         for iface in self.report.interfaces:
             nic = self.options.profile.nic(iface.name) if self.options.profile else None
             if nic:
                 iface = replace(iface, mode=nic.mode, addresses=nic.addresses, gateway=nic.gateway, dns=nic.dns)
-            out.append(iface)
+            out.append(replace(iface, name=names[iface.name]))
         return out

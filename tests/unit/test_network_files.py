@@ -98,7 +98,8 @@ def _keyfile(text):
 def test_networkmanager_keyfile_without_mac(example):
     files = files_of(example("rocky9-vmware"))
     kf = _keyfile(files["/etc/NetworkManager/system-connections/ens192.nmconnection"])
-    assert dict(kf["connection"]) == {"id": "ens192", "type": "ethernet", "interface-name": "ens192",
+    # the scanned file is rewritten in place; ens192 (a slot name) becomes eth0 (net-ifnames)
+    assert dict(kf["connection"]) == {"id": "eth0", "type": "ethernet", "interface-name": "eth0",
                                       "autoconnect": "true"}
     assert "mac-address" not in kf["ethernet"]
     assert dict(kf["ipv4"]) == {"method": "manual", "address1": "10.0.5.20/24,10.0.5.1",
@@ -125,7 +126,7 @@ def test_netplan_valid_yaml_without_macaddress(example):
     text = files["/etc/netplan/00-installer-config.yaml"]
     doc = yaml.safe_load(text)
     eths = doc["network"]["ethernets"]
-    assert doc["network"]["version"] == 2 and sorted(eths) == ["enp0s3", "enp0s8"]
+    assert doc["network"]["version"] == 2 and sorted(eths) == ["eth0", "eth1"]
     assert eths["enp0s3"] == {"dhcp4": False, "addresses": ["198.51.100.7/24"],
                               "routes": [{"to": "default", "via": "198.51.100.1"}],
                               "nameservers": {"addresses": ["198.51.100.53", "2001:db8::53"]}}
@@ -138,7 +139,7 @@ def test_netplan_ipv6_gateway(derive):
     def m(d):
         d["network"]["interfaces"][0].update(addresses=["2001:db8::7/64"], gateway="2001:db8::1")
     doc = yaml.safe_load(files_of(derive("ubuntu2204-netplan", m))["/etc/netplan/00-installer-config.yaml"])
-    assert doc["network"]["ethernets"]["enp0s3"]["routes"] == [{"to": "::/0", "via": "2001:db8::1"}]
+    assert doc["network"]["ethernets"]["eth0"]["routes"] == [{"to": "::/0", "via": "2001:db8::1"}]
 
 
 def test_netplan_default_path(derive):

@@ -1,9 +1,9 @@
 """net-static, net-dhcp, net-hosts, net-mac, net-ifnames."""
 import re
 
+from ..context import LEGACY_NAME
 from ..model import Change
 
-LEGACY_NAME = re.compile(r"^eth[0-9]+$")
 UDEV_NET_RULES = ("/etc/udev/rules.d/70-persistent-net.rules",)
 
 
@@ -18,14 +18,19 @@ def _describe(iface):
     return " ".join(parts)
 
 
+def _paired(ctx):
+    """(source interface, image interface) pairs."""
+    return zip(ctx.report.interfaces, ctx.interfaces())
+
+
 def interface_changes(ctx):
     r = ctx.report
-    source = {i.name: i for i in r.interfaces}
-    for iface in ctx.interfaces():
-        old = source[iface.name]
+    for old, iface in _paired(ctx):
         data = {"mode": iface.mode, "addresses": list(iface.addresses), "gateway": iface.gateway,
                 "dns": list(iface.dns), "manager": r.network_manager, "file": iface.config_file}
-        if iface != old:
+        if iface.name != old.name:
+            data["source_name"] = old.name
+        if (iface.mode, iface.addresses, iface.gateway, iface.dns) != (old.mode, old.addresses, old.gateway, old.dns):
             reason = "%s %s → %s: the install profile %s changes this NIC" % (
                 iface.name, _describe(old), _describe(iface), ctx.options.profile.path)
             rule = "net-static" if iface.mode == "static" else "net-dhcp"
@@ -35,6 +40,8 @@ def interface_changes(ctx):
         else:
             rule = "net-dhcp"
             reason = "%s stays on DHCP; nothing of the old lease is kept" % iface.name
+        if iface.name != old.name:
+            reason = "%s (was %s, a slot-based name the new hardware changes); %s" % (iface.name, old.name, reason)
         yield Change("set-network", iface.name, rule, reason, data)
 
 
@@ -42,9 +49,7 @@ def hosts_change(ctx):
     r = ctx.report
     text = r.hosts if r.hosts is not None else "127.0.0.1\tlocalhost\n"
     renamed = []
-    source = {i.name: i for i in r.interfaces}
-    for iface in ctx.interfaces():
-        old = source[iface.name]
+    for old, iface in _paired(ctx):
         for old_addr, new_addr in zip(old.addresses, iface.addresses):
             a, b = old_addr.split("/")[0], new_addr.split("/")[0]
             if a != b:
@@ -67,11 +72,18 @@ def mac_bindings(ctx):
 
 
 def ifnames(ctx):
-    names = [i.name for i in ctx.report.interfaces]
-    if names and all(LEGACY_NAME.match(n) for n in names):
-        yield Change("kernel-args", "net.ifnames=0 biosdevname=0", "net-ifnames",
-                     "interface names %s are kept on the new NIC model (no predictable renaming)"
-                     % ", ".join(names), {"args": ["net.ifnames=0", "biosdevname=0"]})
+    names = ctx.interface_names()
+    eth = [new for new in names.values() if LEGACY_NAME.match(new)]
+    if not eth:
+        return
+    renamed = ["%s → %s" % (old, new) for old, new in names.items() if old != new]
+    reason = "interface names %s hold on the new NIC model (no predictable renaming)" % ", ".join(eth)
+    if renamed:
+        reason += "; renamed %s" % ", ".join(renamed)
+    data = {"args": ["net.ifnames=0", "biosdevname=0"]}
+    if renamed:
+        data["renamed"] = {old: new for old, new in names.items() if old != new}
+    yield Change("kernel-args", "net.ifnames=0 biosdevname=0", "net-ifnames", reason, data)
 
 
 def rules(ctx):

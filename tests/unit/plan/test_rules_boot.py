@@ -36,7 +36,7 @@ def test_azure_kernel_args(example):
     assert c.data["args"] == ["earlyprintk=ttyS0", "rootdelay=300"]
     cmdline = plan.build.environment["DIB_BOOTLOADER_DEFAULT_CMDLINE"].split()
     assert {"console=ttyS0", "earlyprintk=ttyS0", "rootdelay=300"} <= set(cmdline)
-    assert "net.ifnames=0" not in cmdline          # ens192 is not a legacy name
+    assert "net.ifnames=0" in cmdline              # ens192 is renamed eth0, held by net.ifnames=0
     for target in ("openstack", "ec2", "kvm"):
         assert not plan_of(example("rocky9-vmware"), target).by_rule("boot-azure")
 

@@ -117,9 +117,10 @@ def test_rendered_configs_carry_no_mac(example):
 @pytest.mark.parametrize("names,expected", [
     (["eth0", "eth1"], True),
     (["eth0"], True),
-    (["eth0", "ens3"], False),
-    (["enp0s3"], False),
+    (["eth0", "ens3"], True),
+    (["enp0s3"], True),
     (["eth0.100"], False),
+    (["bond0"], False),
 ])
 def test_ifnames_for_legacy_names(derive, names, expected):
     def m(d):
@@ -131,6 +132,18 @@ def test_ifnames_for_legacy_names(derive, names, expected):
     if expected:
         assert c[0].action == "kernel-args" and c[0].data["args"] == ["net.ifnames=0", "biosdevname=0"]
         assert "net.ifnames=0" in plan.build.environment["DIB_BOOTLOADER_DEFAULT_CMDLINE"]
+
+
+def test_predictable_names_become_eth(derive):
+    def m(d):
+        ifs = d["network"]["interfaces"]
+        d["network"]["interfaces"] = [dict(ifs[0], name="eth1"), dict(ifs[1], name="ens192"),
+                                      dict(ifs[1], name="bond0")]
+    plan = plan_of(derive("debian12-web", m))
+    assert [c.subject for c in plan.by_action("set-network")] == ["eth1", "eth0", "bond0"]
+    renamed = plan.find("set-network", "eth0")
+    assert renamed.data["source_name"] == "ens192" and "was ens192" in renamed.reason
+    assert plan.by_rule("net-ifnames")[0].data["renamed"] == {"ens192": "eth0"}
 
 
 def test_no_ifnames_without_interfaces(derive):
