@@ -7,7 +7,6 @@ and one build per target (each build takes minutes: never build the same thing t
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.support import fixture as fx  # noqa: E402
+from tests.support.dibhost import cli  # noqa: E402
 
 EXT = {"openstack": "qcow2", "ec2": "raw", "azure": "vhd", "kvm": "qcow2"}
 
@@ -31,28 +31,11 @@ def _missing_tools():
 
 
 def pytest_collection_modifyitems(config, items):
-    reason = None
+    # not root: skip. Root without the tools is a broken CI machine: fail (see workdir)
     if os.geteuid() != 0:
-        reason = "functional tests need root"
-    elif _missing_tools():
-        reason = "missing tools: %s" % " ".join(_missing_tools())
-    if reason:
         for item in items:
             if "functional" in item.keywords:
-                item.add_marker(pytest.mark.skip(reason=reason))
-
-
-def cli(*args, check=True, timeout=1800):
-    """Run ``dib-migrate ARGS`` the way a user does (the package's console entry)."""
-    env = dict(os.environ)
-    # disk-image-create lives beside this interpreter in a virtualenv
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", os.defpath)
-    r = subprocess.run([sys.executable, "-m", "dib_migrate"] + [str(a) for a in args],
-                       capture_output=True, text=True, timeout=timeout, env=env, cwd=str(REPO))
-    if check and r.returncode != 0:
-        raise AssertionError("dib-migrate %s exited %d\nstdout:\n%s\nstderr:\n%s"
-                             % (" ".join(map(str, args)), r.returncode, r.stdout[-4000:], r.stderr[-6000:]))
-    return r
+                item.add_marker(pytest.mark.skip(reason="functional tests need root"))
 
 
 def _reuse():
@@ -61,6 +44,9 @@ def _reuse():
 
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory):
+    missing = _missing_tools()
+    if missing:
+        pytest.fail("functional tests need %s (.ci/run installs them)" % " ".join(missing))
     d = os.environ.get("DIB_MIGRATE_FUNCTIONAL_DIR")
     if d:
         Path(d).mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli
 from tests.support import fixture as fx
+from tests.support.dibhost import cli
 from tests.support import vm as vmlib
 
 pytestmark = pytest.mark.functional
