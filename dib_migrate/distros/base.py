@@ -38,6 +38,16 @@ class Family:
                        "VirtualBox-guest-additions"),
         "hyperv": ("hyperv-daemons", "hyperv-daemons-license", "hypervkvpd", "hypervvssd", "hypervfcopyd"),
     }
+    # guest agent package -> the services it ships (not carried once the package is removed)
+    agent_services = {
+        "open-vm-tools": ("vmtoolsd", "open-vm-tools", "vgauth", "vmware-tools"),
+        "vmware-tools": ("vmware-tools", "vmtoolsd"),
+        "xe-guest-utilities": ("xe-linux-distribution", "xe-daemon"),
+        "virtualbox-guest-utils": ("vboxadd", "vboxadd-service", "virtualbox-guest-utils"),
+        "VirtualBox-guest-additions": ("vboxadd", "vboxadd-service"),
+        "hyperv-daemons": ("hypervkvpd", "hypervvssd", "hypervfcopyd", "hv-kvp-daemon", "hv-vss-daemon",
+                           "hv-fcopy-daemon"),
+    }
     # distro -> DIB base element for the packages strategy, or None when DIB cannot rebuild it
     dib_bases = {}
     # package-manager element DIB needs under the rootfs strategy

@@ -19,7 +19,8 @@ def _build(ctx, changes):
         element, release = base if base else ("%s-minimal" % r.distro, r.version)
         elements = [element]
     else:
-        release = r.codename or r.version
+        # DIB's Debian elements name releases by codename, the others by version
+        release = (r.codename if fam.name == "debian" and r.codename else r.version)
         elements = ["migrate-rootfs", fam.rootfs_package_element]
     # DIB's vm element brings its bootloader element, which only does grub2; for GRUB legacy
     # migrate-bootloader installs the loader on DIB's plain MBR disk layout

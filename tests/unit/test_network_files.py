@@ -128,8 +128,8 @@ def test_netplan_valid_yaml_without_macaddress(example):
     eths = doc["network"]["ethernets"]
     assert doc["network"]["version"] == 2 and sorted(eths) == ["eth0", "eth1"]
     assert eths["eth0"] == {"dhcp4": False, "addresses": ["198.51.100.7/24"],
-                              "routes": [{"to": "default", "via": "198.51.100.1"}],
-                              "nameservers": {"addresses": ["198.51.100.53", "2001:db8::53"]}}
+                            "routes": [{"to": "default", "via": "198.51.100.1"}],
+                            "nameservers": {"addresses": ["198.51.100.53", "2001:db8::53"]}}
     assert eths["eth1"] == {"dhcp4": True}
     for e in eths.values():
         assert "match" not in e and "macaddress" not in e and "set-name" not in e

@@ -6,6 +6,7 @@ common rule > the state as scanned) and the Change records the rules it overrode
 from dataclasses import dataclass
 
 from ..model import Change
+from .packages import removed_packages
 
 KEEP, COMMON, TARGET, OPTION = range(4)
 ACTION = {"enabled": "enable-service", "disabled": "disable-service", "masked": "mask-service"}
@@ -41,8 +42,10 @@ def _map_target_name(ctx, name):
 
 def decisions(ctx):
     fam, t, opts = ctx.family, ctx.target, ctx.options
+    gone = {svc for pkg in removed_packages(ctx) for svc in fam.agent_services.get(pkg, ())}
     for s in ctx.report.services:
-        yield Decision(s.name, s.state, KEEP, "svc-keep", "as scanned")
+        if s.name not in gone:    # their package is removed (agent-remove)
+            yield Decision(s.name, s.state, KEEP, "svc-keep", "as scanned")
     yield Decision(fam.libvirt_service, "disabled", COMMON, "svc-libvirtd",
                    "the image is not a hypervisor host on the new platform")
     yield Decision(fam.ssh_service, "enabled", COMMON, "svc-sshd", "the migrated server must be reachable")

@@ -112,7 +112,7 @@ def test_build_uefi_and_extra_elements(example):
 
 def test_build_rootfs_strategy(example):
     b = plan_of(example("centos6-xen-pv"), "kvm", strategy="rootfs").build
-    assert b.elements[:2] == ("migrate-rootfs", "yum") and b.release == "Final"
+    assert b.elements[:2] == ("migrate-rootfs", "yum") and b.release == "6.10"
 
 
 def test_build_user_environment_wins(example):

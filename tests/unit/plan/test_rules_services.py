@@ -159,3 +159,13 @@ def test_scanned_states_kept(example):
     assert svc["nginx"] == ("enable-service", "svc-keep")
     assert svc["hwclock"] == ("mask-service", "svc-keep")
     assert svc["console-getty"] == ("disable-service", "svc-keep")
+
+
+def test_removed_agent_services_are_not_carried(derive):
+    def m(d):
+        d["platform"]["virtualization"] = "vmware"
+        d["packages"].append({"name": "open-vm-tools", "version": "2:12.2.0-1+deb12u2", "arch": "amd64"})
+        d["services"].append({"name": "vmtoolsd", "state": "enabled"})
+    plan = plan_of(derive("debian12-web", m))
+    assert plan.find("remove-package", "open-vm-tools").rule == "agent-remove"
+    assert not [c for c in plan.changes if c.subject == "vmtoolsd"]
