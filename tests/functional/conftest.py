@@ -50,8 +50,14 @@ def workdir(tmp_path_factory):
     d = os.environ.get("DIB_MIGRATE_FUNCTIONAL_DIR")
     if d:
         Path(d).mkdir(parents=True, exist_ok=True)
-        return Path(d)
-    return tmp_path_factory.mktemp("functional")
+        yield Path(d)
+        return
+    tmp = tmp_path_factory.mktemp("functional")
+    yield tmp
+    # images are GiBs each and pytest keeps three runs of temp dirs: keep only logs
+    for image in list(tmp.glob("out-*/*.raw")) + list(tmp.glob("out-*/*.vhd")) + list(tmp.glob("out-*/*.qcow2")):
+        image.unlink()
+    shutil.rmtree(tmp / "source", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
