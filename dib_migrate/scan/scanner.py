@@ -217,14 +217,31 @@ class Root(object):
     def canonical(self, inner):
         """Like resolve() but keeps the last component as is (a symlink stays a symlink)."""
         head, tail = os.path.split(inner)
-        real = self._dir_cache.get(head)
+        real = self._real_dir(head)
+        return real.rstrip("/") + "/" + tail if tail else real
+
+    def _real_dir(self, inner):
+        """resolve(inner), cached, built on the parent's cached result: one readlink per
+        directory instead of one per component of every package file's path."""
+        real = self._dir_cache.get(inner)
+        if real is not None:
+            return real
+        parent, name = os.path.split(inner)
+        if name in ("", ".", "..") or parent == inner:
+            candidate = None
+        else:
+            candidate = self._real_dir(parent).rstrip("/") + "/" + name
+            try:
+                os.readlink(self.host(candidate))
+            except OSError:
+                real = candidate        # not a symlink, or missing: resolve() keeps it as is
         if real is None:
             try:
-                real = self.resolve(head)
+                real = self.resolve(candidate or inner)
             except OSError:
-                real = head
-            self._dir_cache[head] = real
-        return real.rstrip("/") + "/" + tail if tail else real
+                real = inner
+        self._dir_cache[inner] = real
+        return real
 
     def real(self, inner):
         return self.host(self.resolve(inner))
@@ -1469,11 +1486,14 @@ class PackageFiles(object):
     resolved), so they compare with what a walk of the physical tree finds.
     """
 
-    def __init__(self):
+    def __init__(self, method=None):
         self.owned = set()
         self.changed = set()
+        self.method = method         # "ctime", "thorough" or "rpm -Va" (the report's scanner.verify)
+        self.verified_files = 0      # package files checked, hashed or not
         self.hashed_files = 0
         self.hashed_bytes = 0
+        self.skipped_files = 0       # unchanged since their package was installed (ctime)
         self._finish = None
 
     def wait(self):
@@ -1485,8 +1505,29 @@ class PackageFiles(object):
 
 
 def md5_matches(job):
-    """(host path, expected md5) -> (matches?, bytes read); unreadable files count as differing."""
-    path, expected = job
+    """(host path, expected md5[, installed_ns]) -> (matches?, bytes read, hashed?).
+
+    Unreadable files count as differing. With ``installed_ns`` (see install_times()) a regular
+    file whose ctime is older than that is taken as unchanged without reading it: dpkg wrote
+    it before it recorded the package as installed, and nothing has written, chmod'ed,
+    chown'ed, renamed or linked it since (each of those sets ctime to the current time, and
+    no system call sets it back). Anything else is hashed.
+    """
+    path, expected = job[0], job[1]
+    installed_ns = job[2] if len(job) > 2 else None
+    if installed_ns is not None:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        # strictly older: a write in the same clock tick as dpkg's own is hashed
+        if st is not None and stat.S_ISREG(st.st_mode) and st.st_ctime_ns < installed_ns:
+            return (True, 0, False)
+    matches, size = _md5_compare(path, expected)
+    return (matches, size, True)
+
+
+def _md5_compare(path, expected):
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOATIME", 0))
     except OSError as e:
@@ -1534,8 +1575,46 @@ def dpkg_diversions(root):
     return out
 
 
-def dpkg_package_files(root, status_records, progress, threads):
-    result = PackageFiles()
+def _read_info(info_dir, name):
+    """Text of a file in dpkg's info directory (host path), '' when missing; a symlink there
+    is not dpkg's and is not followed (it could point out of the scanned root)."""
+    try:
+        fd = os.open(os.path.join(info_dir, name), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as f:
+        return f.read().decode("utf-8", "surrogateescape")
+
+
+def install_times(root, entries):
+    """{package entry of info/ (name or name:arch): install time in ns, or None when unknown}.
+
+    dpkg unpacks a package in this order (src/main/unpack.c): every file is written as
+    <path>.dpkg-new and renamed into place, then info/<pkg>.list is written, then the control
+    files, md5sums among them, are renamed into info/. So every file of that unpack has a
+    ctime no later than both the .list's mtime and the .md5sums' ctime. The smaller of the two
+    is taken: dpkg rewrites another package's .list when it takes over one of its files, and
+    `debsums --generate=keep` writes a .md5sums long after the install, and either would
+    otherwise move the install time later and hide an earlier edit. The .md5sums' mtime is
+    the package's build time (dpkg keeps it from the .deb), so it is not used. Conffiles
+    are not covered: dpkg moves them into place when it configures the package, after all
+    this, and keeps an admin's version across upgrades, so they are always hashed.
+    """
+    info = root.real("/var/lib/dpkg/info")
+    out = {}
+    for entry in entries:
+        try:
+            listed = os.lstat(os.path.join(info, entry + ".list")).st_mtime_ns
+            sums = os.lstat(os.path.join(info, entry + ".md5sums")).st_ctime_ns
+        except OSError:
+            out[entry] = None
+            continue
+        out[entry] = min(listed, sums)
+    return out
+
+
+def dpkg_package_files(root, status_records, progress, threads, thorough=False):
+    result = PackageFiles("thorough" if thorough else "ctime")
     info = "/var/lib/dpkg/info"
     installed = set()
     conffiles = {}
@@ -1550,43 +1629,63 @@ def dpkg_package_files(root, status_records, progress, threads):
     diversions = dpkg_diversions(root)
     jobs = {}
     listing = root.listdir(info)
-    for entry in listing:
-        if entry.endswith(".list") and entry[:-5] in installed:
-            for line in (root.read("%s/%s" % (info, entry), limit=1 << 30) or "").splitlines():
-                if line.startswith("/") and line != "/.":
-                    result.owned.add(root.canonical(line))
-    for path, (to, _pkg) in diversions.items():
-        result.owned.add(root.canonical(to))
-    for entry in listing:
-        if not entry.endswith(".md5sums") or entry[:-8] not in installed:
-            continue
-        package = entry[:-8].split(":")[0]
-        for line in (root.read("%s/%s" % (info, entry), limit=1 << 30) or "").splitlines():
+    info_dir = root.real(info)
+    sums_entries = [e[:-8] for e in listing if e.endswith(".md5sums") and e[:-8] in installed]
+    installed_at = {} if thorough else install_times(root, sums_entries)
+    now_ns = int(time.time() * 1e9)
+    future = [e for e, t in installed_at.items() if t is not None and t > now_ns]
+    if future:
+        # the clock has gone back since those installs: a later edit may carry an older ctime
+        progress.warn("%d packages were installed after this scan's clock time (%s, ...); hashing every "
+                      "package file" % (len(future), sorted(future)[0]))
+        installed_at = {}
+        result.method = "thorough"
+    for entry in sums_entries:
+        package = entry.split(":")[0]
+        when = installed_at.get(entry)
+        for line in _read_info(info_dir, entry + ".md5sums").splitlines():
             if len(line) < 35:
                 continue
             md5, path = line[:32], "/" + line[34:]
             diverted = diversions.get(path)
             if diverted and diverted[1] != package:
                 path = diverted[0]    # another package moved this one aside
-            jobs[root.canonical(path)] = md5
+            path = root.canonical(path)
+            if path in jobs:
+                # a file in two packages (Multi-Arch: same): the earlier install time is the safe one
+                earlier = jobs[path][1]
+                when_here = None if (earlier is None or when is None) else min(earlier, when)
+            else:
+                when_here = when
+            jobs[path] = (md5, when_here)
     for path, (md5, package) in conffiles.items():
         if md5 in ("newconffile", ""):
             continue
-        jobs[root.canonical(path)] = md5
-    progress.phase("verifying %d package files against dpkg md5sums (in the background)" % len(jobs))
+        jobs[root.canonical(path)] = (md5, None)    # always hashed, see install_times()
+    progress.phase("verifying %d package files against dpkg md5sums (%s, in the background)"
+                   % (len(jobs), "every file hashed" if result.method == "thorough"
+                      else "files unchanged since their install skipped"))
     result._finish = _start_verify(root, jobs, result, progress, threads)
+    # ownership is only needed once the walk starts: read it while the threads hash
+    for entry in listing:
+        if entry.endswith(".list") and entry[:-5] in installed:
+            for line in _read_info(info_dir, entry).splitlines():
+                if line.startswith("/") and line != "/.":
+                    result.owned.add(root.canonical(line))
+    for path, (to, _pkg) in diversions.items():
+        result.owned.add(root.canonical(to))
     return result
 
 
 def _start_verify(root, jobs, result, progress, threads):
-    """Hash ``jobs`` ({in-root path: md5}) on ``threads`` threads; the returned function waits
-    for them and fills result.changed.
+    """Check ``jobs`` ({in-root path: (md5, install time in ns or None)}) on ``threads``
+    threads; the returned function waits for them and fills result.changed.
 
-    hashlib and file reads release the GIL, so plain threads scale, and the scan goes on
+    hashlib, stat and file reads release the GIL, so plain threads scale, and the scan goes on
     walking the tree meanwhile; each thread takes every n-th file (no per-file task objects).
     """
     items = sorted(jobs.items())
-    work = [(root.host(path), md5) for path, md5 in items]
+    work = [(root.host(path), md5, when) for path, (md5, when) in items]
     outcomes = [None] * len(work)
     counters = [[0, 0] for _ in range(max(1, threads))]
 
@@ -1609,16 +1708,20 @@ def _start_verify(root, jobs, result, progress, threads):
                 done = sum(c[0] for c in counters)
                 done_bytes = sum(c[1] for c in counters)
                 progress.tick("%d/%d files hashed, %s" % (done, len(work), human_bytes(done_bytes)))
-        for (path, _md5), (matches, size) in zip(items, outcomes):
-            result.hashed_files += 1
-            result.hashed_bytes += size
+        for (path, _job), (matches, size, hashed) in zip(items, outcomes):
+            result.verified_files += 1
+            if hashed:
+                result.hashed_files += 1
+                result.hashed_bytes += size
+            else:
+                result.skipped_files += 1
             if matches is False:
                 result.changed.add(path)
     return finish
 
 
 def rpm_package_files(root, progress):
-    result = PackageFiles()
+    result = PackageFiles("rpm -Va")     # rpm compares size and mtime itself before digests
     progress.phase("reading rpm file lists")
     text = run(rpm_command(root, "-qa", "--qf", "[%{FILENAMES}\\t%{FILEFLAGS:fflags}\\n]"))
     for path in parse_rpm_files(text):
@@ -1953,7 +2056,7 @@ def private_tempfile(outdir, name):
 # ---------------------------------------------------------------------------------------------
 
 def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=False, threads=None,
-         progress=None, mounts_text=None):
+         progress=None, mounts_text=None, thorough=False):
     """Scan ``root_path`` and write OUTDIR/report.yaml and the overlay; returns the report dict."""
     progress = progress or Progress()
     started = time.time()
@@ -2002,7 +2105,7 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     if mode == "changed":
         # starts hashing threads / rpm -Va; the detections and the walk below overlap with them
         if fmt == "dpkg":
-            package_files = dpkg_package_files(root, status_records, progress, threads)
+            package_files = dpkg_package_files(root, status_records, progress, threads, thorough)
         elif fmt == "rpm":
             package_files = rpm_package_files(root, progress)
 
@@ -2036,9 +2139,16 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
                                progress)
     if package_files is not None:
         package_files.wait()
-        progress.phase("%d package files verified (%s), %d differ from their package"
-                       % (package_files.hashed_files, human_bytes(package_files.hashed_bytes),
+        progress.phase("%d package files verified (%d hashed, %s; %d unchanged since their install), "
+                       "%d differ from their package"
+                       % (package_files.verified_files, package_files.hashed_files,
+                          human_bytes(package_files.hashed_bytes), package_files.skipped_files,
                           len(package_files.changed)))
+        verify = {"method": package_files.method}
+        if fmt == "dpkg":
+            verify.update(files=package_files.verified_files, hashed=package_files.hashed_files,
+                          skipped=package_files.skipped_files)
+        report["scanner"]["verify"] = verify
     selection.finalize(package_files.changed if package_files else set())
     if selection.secrets:
         progress.phase("left out %d secret files (--exclude-secrets)" % len(selection.secrets))
@@ -2137,6 +2247,9 @@ def build_parser():
     parser.add_argument("--exclude-secrets", action="store_true",
                         help="leave out shadow files, SSH host private keys and private keys under /root "
                         "and /home")
+    parser.add_argument("--thorough", action="store_true",
+                        help="hash every dpkg package file, also those whose ctime shows they are unchanged "
+                        "since their package was installed")
     parser.add_argument("--threads", type=int, default=None,
                         help="hashing threads (default: 2 x CPUs, max 8)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
@@ -2148,7 +2261,8 @@ def main(argv=None):
     progress = Progress(quiet=args.quiet)
     try:
         scan(args.root, args.outdir, excludes=args.exclude, full=args.full,
-             exclude_secrets=args.exclude_secrets, threads=args.threads, progress=progress)
+             exclude_secrets=args.exclude_secrets, threads=args.threads, progress=progress,
+             thorough=args.thorough)
     except ScanRefused as e:
         sys.stderr.write("dib-migrate scan: error: %s\n" % e)
         return EXIT_REFUSED

@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,36 @@ def test_full_mode_archives_the_whole_root(web, tmp_path):
     assert not any(p.startswith(("/proc/", "/tmp/", "/var/cache/apt/")) for p in got)
     bash = got["/usr/bin/bash"]
     assert bash.isreg() and stat.S_IMODE(bash.mode) == 0o755 and bash.uid == 0
+
+
+def test_fast_path_on_files_dpkg_really_installed(tmp_path):
+    """The fixture root is unpacked from a tarball, so every ctime in it is new and the fast
+    path hashes everything. Reinstalling one package with the root's own dpkg gives files
+    with real install-time ctimes: those are skipped, and edits made after it, even with the
+    old mtime put back, are still found, exactly as debsums finds them."""
+    _key, public = F.ssh_keypair(tmp_path)
+    root = F.make_fixture(tmp_path / "root", public).root
+    deb = sorted((root / "var/cache/apt/archives").glob("sensible-utils_*.deb"))[-1]
+    subprocess.run(["chroot", str(root), "dpkg", "-i", "/var/cache/apt/archives/" + deb.name],
+                   check=True, stdout=subprocess.DEVNULL,
+                   env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"})
+    time.sleep(0.05)
+    (root / "usr/bin/sensible-pager").write_text("#!/bin/sh\nexec less \"$@\"\n")
+    retimed = root / "usr/bin/sensible-editor"
+    before = os.stat(retimed)
+    retimed.write_bytes(retimed.read_bytes().replace(b"editor", b"EDITOR", 1))
+    stamp = "@%d.%09d" % divmod(before.st_mtime_ns, 10 ** 9)
+    subprocess.run(["touch", "-d", stamp, str(retimed)], check=True)     # the mtime dpkg gave it
+    assert os.stat(retimed).st_mtime_ns == before.st_mtime_ns and os.stat(retimed).st_size == before.st_size
+    expected, changed = expected_overlay(root)
+    assert {"/usr/bin/sensible-pager", "/usr/bin/sensible-editor"} <= changed
+    for argv, method in (([], "ctime"), (["--thorough"], "thorough")):
+        out = tmp_path / ("out-" + method)
+        assert S.main(["--root", str(root), "-o", str(out), "-q"] + argv) == 0
+        r = load(out)
+        assert set(members(out, r)) == expected, method
+        verify = r["scanner"]["verify"]
+        assert verify["method"] == method and verify["files"] == verify["hashed"] + verify["skipped"]
+        sums = (root / "var/lib/dpkg/info/sensible-utils.md5sums").read_text().splitlines()
+        untouched = len([line for line in sums if line.strip()]) - 2
+        assert verify["skipped"] == (untouched if method == "ctime" else 0)
