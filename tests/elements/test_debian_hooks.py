@@ -154,7 +154,13 @@ def test_initramfs_generic_and_grub_cmdline(built):
     grub = (root / "etc/default/grub").read_text()
     assert 'GRUB_CMDLINE_LINUX="quiet net.ifnames=0 biosdevname=0 console=tty0 console=ttyS0,115200"' in grub
     assert "xvda" not in grub
-    assert calls(root) == ["update-initramfs -c -k %s" % KVER, "update-grub"]
+    # every kernel gets its initramfs (the fake one created, the one migrate-kernel installed updated),
+    # then one grub configuration
+    kernels = sorted(p.name[len("vmlinuz-"):] for p in (root / "boot").glob("vmlinuz-*"))
+    made = calls(root)
+    assert made[-1] == "update-grub"
+    assert sorted(c.split()[-1] for c in made[:-1]) == kernels
+    assert "update-initramfs -c -k %s" % KVER in made
 
 
 def test_hooks_are_idempotent(built, tmp_path):
