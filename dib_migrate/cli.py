@@ -25,6 +25,10 @@ def _plan_args(p):
     p.add_argument("--pin-versions", action="store_true", help="install the exact scanned package versions")
     p.add_argument("--identity", choices=("keep", "reset"), default="keep",
                    help="keep machine-id, SSH host keys and cloud-init state (default) or reset them (template)")
+    p.add_argument("--check-mirror", action="store_true",
+                   help="read the target mirror's package index and warn about packages (and pinned versions) it "
+                        "lacks; build refuses to start on them (implied by --pin-versions on Debian/Ubuntu)")
+    p.add_argument("--mirror", metavar="URL", help="distribution mirror for --check-mirror (default: DIB's)")
     p.add_argument("--element", action="append", default=[], metavar="NAME", help="add a site element (repeatable)")
     p.add_argument("--elements-path", action="append", default=[], metavar="DIR",
                    help="directory with site elements (repeatable)")
@@ -47,7 +51,33 @@ def _load(args):
     if args.target not in TARGETS:
         raise InputError("--target", "target", args.target, "unknown target (known: %s)" % ", ".join(sorted(TARGETS)))
     report = load_report(args.report)
-    return report, make_plan(report, args.target, _options(args))
+    plan = make_plan(report, args.target, _options(args))
+    if args.check_mirror or args.pin_versions:
+        plan = _check_mirror(args, plan)
+    return report, plan
+
+
+def _check_mirror(args, plan):
+    """Add preflight-mirror warnings; the check reads the network, so it stays out of make_plan."""
+    import dataclasses
+    from . import mirror
+    from .plan.model import Warning
+    if not mirror.supported(plan):
+        if not args.check_mirror:
+            return plan
+        found = [Warning("preflight-mirror", "no mirror check for %s; the build will tell" % plan.distro)]
+    else:
+        sys.stderr.write("checking %s %s packages against the mirror...\n" % (plan.distro, plan.build.release))
+        index = mirror.fetch_index(plan.distro, plan.build.release, plan.build.arch, args.mirror)
+        names, pins = mirror.missing(plan, index)
+        found = []
+        if names:
+            found.append(Warning("preflight-mirror", "the mirror lacks %d package(s): %s" % (
+                len(names), ", ".join(names))))
+        if pins:
+            found.append(Warning("preflight-mirror", "the mirror lacks %d pinned version(s): %s" % (
+                len(pins), ", ".join(pins))))
+    return dataclasses.replace(plan, warnings=plan.warnings + tuple(found))
 
 
 def cmd_plan(args):
@@ -74,6 +104,9 @@ def cmd_render(args):
 def cmd_build(args):
     from .build import build
     report, plan = _load(args)
+    lacking = [w.message for w in plan.warnings if w.rule == "preflight-mirror" and "lacks" in w.message]
+    if lacking:
+        raise InputError(args.report, "packages", None, "; ".join(lacking))
     image = build(report, plan, args.output, extra_paths=args.elements_path, dry_run=args.dry_run,
                   compress=not args.no_compress, image_size=args.image_size)
     if image:
