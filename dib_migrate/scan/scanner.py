@@ -1504,27 +1504,24 @@ class PackageFiles(object):
         return self
 
 
-def md5_matches(job):
-    """(host path, expected md5[, installed_ns]) -> (matches?, bytes read, hashed?).
+def unchanged_since_install(path, installed_ns):
+    """True when the host ``path`` is a regular file whose ctime is older than
+    ``installed_ns`` (see install_times()): dpkg wrote it before it recorded its package as
+    installed, and nothing has written, chmod'ed, chown'ed, renamed or linked it since (each
+    of those sets ctime to the current time, and no system call sets it back)."""
+    if installed_ns is None:
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    # strictly older: a write in the same clock tick as dpkg's own is hashed
+    return stat.S_ISREG(st.st_mode) and st.st_ctime_ns < installed_ns
 
-    Unreadable files count as differing. With ``installed_ns`` (see install_times()) a regular
-    file whose ctime is older than that is taken as unchanged without reading it: dpkg wrote
-    it before it recorded the package as installed, and nothing has written, chmod'ed,
-    chown'ed, renamed or linked it since (each of those sets ctime to the current time, and
-    no system call sets it back). Anything else is hashed.
-    """
-    path, expected = job[0], job[1]
-    installed_ns = job[2] if len(job) > 2 else None
-    if installed_ns is not None:
-        try:
-            st = os.lstat(path)
-        except OSError:
-            st = None
-        # strictly older: a write in the same clock tick as dpkg's own is hashed
-        if st is not None and stat.S_ISREG(st.st_mode) and st.st_ctime_ns < installed_ns:
-            return (True, 0, False)
-    matches, size = _md5_compare(path, expected)
-    return (matches, size, True)
+
+def md5_matches(job):
+    """(host path, expected md5) -> (matches?, bytes read); unreadable files count as differing."""
+    return _md5_compare(job[0], job[1])
 
 
 def _md5_compare(path, expected):
@@ -1681,20 +1678,29 @@ def _start_verify(root, jobs, result, progress, threads):
     """Check ``jobs`` ({in-root path: (md5, install time in ns or None)}) on ``threads``
     threads; the returned function waits for them and fills result.changed.
 
-    hashlib, stat and file reads release the GIL, so plain threads scale, and the scan goes on
+    hashlib and file reads release the GIL, so plain threads scale, and the scan goes on
     walking the tree meanwhile; each thread takes every n-th file (no per-file task objects).
     """
     items = sorted(jobs.items())
-    work = [(root.host(path), md5, when) for path, (md5, when) in items]
+    work = [(root.host(path), md5) for path, (md5, _when) in items]
     outcomes = [None] * len(work)
     counters = [[0, 0] for _ in range(max(1, threads))]
+    # The ctime checks run here, before the threads start: a stat each, mostly Python work;
+    # in the threads they took turns on the GIL with the scan's main thread and slowed both.
+    todo = []
+    for i, (_path, (_md5, when)) in enumerate(items):
+        if unchanged_since_install(work[i][0], when):
+            outcomes[i] = (True, 0, False)
+        else:
+            todo.append(i)
 
     def worker(index):
         count = counters[index]
-        for i in range(index, len(work), len(counters)):
-            outcomes[i] = md5_matches(work[i])
+        for i in todo[index::len(counters)]:
+            matches, size = md5_matches(work[i])
+            outcomes[i] = (matches, size, True)
             count[0] += 1
-            count[1] += outcomes[i][1]
+            count[1] += size
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(len(counters))]
     for thread in pool:
@@ -1707,7 +1713,7 @@ def _start_verify(root, jobs, result, progress, threads):
                 thread.join(0.5)
                 done = sum(c[0] for c in counters)
                 done_bytes = sum(c[1] for c in counters)
-                progress.tick("%d/%d files hashed, %s" % (done, len(work), human_bytes(done_bytes)))
+                progress.tick("%d/%d files hashed, %s" % (done, len(todo), human_bytes(done_bytes)))
         for (path, _job), (matches, size, hashed) in zip(items, outcomes):
             result.verified_files += 1
             if hashed:
