@@ -174,9 +174,32 @@ def _remove_package(ctx, c):
 
 
 # ---------------------------------------------------------------------------- services
+_UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+
+
+def _unit_state_links(ctx, unit):
+    """is-enabled from the unit links alone, for hosts without systemctl."""
+    etc = ctx.p("/etc/systemd/system")
+    own = etc / unit
+    if os.path.islink(own) and os.readlink(own) == "/dev/null":
+        return "masked"
+    if glob.glob(str(etc) + "/*.wants/" + unit) or glob.glob(str(etc) + "/*.requires/" + unit):
+        return "enabled"
+    for d in _UNIT_DIRS:
+        f = ctx.p(d) / unit
+        if os.path.lexists(f):
+            if os.path.islink(f) and os.readlink(f) == "/dev/null":
+                return "masked"
+            text = ctx.read(str(Path(d) / unit), "") or ""
+            return "disabled" if "[Install]" in text else "static"
+    return None
+
+
 def _unit_state(ctx, name):
     """systemd's is-enabled answer for ``name`` in the image, or None if no such unit."""
     unit = name if "." in name else name + ".service"
+    if not shutil.which("systemctl"):
+        return _unit_state_links(ctx, unit)
     r = subprocess.run(["systemctl", "--root", str(ctx.root), "is-enabled", unit],
                        capture_output=True, text=True)
     state = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
