@@ -6,7 +6,8 @@ from .plan.model import AREAS
 VERB = {
     "set-network": "configure", "remove-file": "remove", "write-hosts": "write",
     "install-packages": "install", "install-package": "install", "remove-package": "remove",
-    "apply-overlay": "overlay", "drop-fstab-line": "drop", "keep-fstab-line": "keep", "reset-adjtime": "reset",
+    "apply-overlay": "overlay", "prune-etc-links": "prune",
+    "drop-fstab-line": "drop", "keep-fstab-line": "keep", "reset-adjtime": "reset",
     "cloud-config": "write", "agent-config": "set", "firstboot": "add", "identity": "identity",
     "selinux-relabel": "relabel", "enable-service": "enable", "disable-service": "disable",
     "mask-service": "mask", "kernel-args": "cmdline", "initramfs-drivers": "drivers",

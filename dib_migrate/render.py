@@ -17,7 +17,7 @@ ELEMENTS_DIR = Path(__file__).resolve().parent / "elements"
 
 # action -> static element that applies it
 ELEMENT_FOR_ACTION = {
-    "apply-overlay": "migrate-overlay",
+    "apply-overlay": "migrate-overlay", "prune-etc-links": "migrate-overlay",
     "set-network": "migrate-network", "write-hosts": "migrate-network", "remove-file": "migrate-network",
     "drop-fstab-line": "migrate-fstab", "keep-fstab-line": "migrate-fstab",
     "reset-adjtime": "migrate-clock",
@@ -82,6 +82,9 @@ def data_files(plan, report):
         elif a == "apply-overlay":
             f["overlay/mode"] = d["mode"] + "\n"
             f["overlay/compression"] = d["compression"] + "\n"
+        elif a == "prune-etc-links":
+            f["overlay/etc-symlinks"] = _lines(d["keep"])
+            f["overlay/etc-skip"] = _lines(d["skip"])
         elif a in ("enable-service", "disable-service", "mask-service"):
             key = "services/" + a.split("-")[0]
             f[key] = f.get(key, "") + c.subject + "\n"

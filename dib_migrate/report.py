@@ -108,6 +108,7 @@ class Report:
     users: Tuple[Account, ...]
     groups: Tuple[Account, ...]
     overlay: Optional[Overlay]
+    etc_symlinks: Optional[Tuple[str, ...]] = None   # None: the scan did not record them
 
     def has_package(self, *names):
         installed = {p.name for p in self.packages}
@@ -255,4 +256,5 @@ def load_report(path):
         users=tuple(Account(u["name"], u["uid"], u.get("gid")) for u in data["users"]),
         groups=tuple(Account(g["name"], g["gid"]) for g in data["groups"]),
         overlay=_load_overlay(path, data),
+        etc_symlinks=tuple(data["etc_symlinks"]) if "etc_symlinks" in data else None,
     )

@@ -19,6 +19,7 @@ ACTIONS = {
     "install-package": "packages",     # subject: package name
     "remove-package": "packages",      # subject: package name
     "apply-overlay": "files",          # subject: archive name; data: mode, files, sha256, users, groups
+    "prune-etc-links": "files",        # subject: /etc; data: keep (the source's links), skip (dirs left alone)
     "drop-fstab-line": "files",        # subject: mountpoint; data: line, index
     "keep-fstab-line": "files",        # subject: mountpoint; data: line (as written to the image), index
     "reset-adjtime": "files",          # subject: /etc/adjtime; data: content, mode (UTC/LOCAL)

@@ -1454,6 +1454,25 @@ def detect_selinux(root):
     return mode if mode in ("enforcing", "permissive", "disabled") else "disabled"
 
 
+def etc_symlinks(root):
+    """Every symlink under /etc, by name.
+
+    A changed-files overlay cannot say that the source *removed* something; the links
+    packages create in their install scripts (a web server's default site, say) come back
+    in a rebuild, and the list lets the image drop those the source did not have.
+    """
+    top = root.host("/etc")
+    out = []
+    for dirpath, dirs, files in os.walk(top):
+        for name in dirs + files:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                inner = "/etc/" + os.path.relpath(path, top)
+                if "\n" not in inner:
+                    out.append(inner)
+    return sorted(out)
+
+
 def parse_accounts(passwd_text, group_text, progress=None):
     users, groups = [], []
     for line in (passwd_text or "").splitlines():
@@ -2132,6 +2151,7 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     report["clock"] = {"adjtime": root.read("/etc/adjtime")}
     report["firewall"] = detect_firewall(root, names, services)
     report["selinux"] = detect_selinux(root)
+    report["etc_symlinks"] = etc_symlinks(root)
     users, groups = parse_accounts(root.read("/etc/passwd"), root.read("/etc/group"), progress)
     report["users"], report["groups"] = users, groups
 

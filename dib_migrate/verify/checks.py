@@ -356,6 +356,22 @@ def _remove_file(ctx, c):
     return not hits, "absent" if not hits else "present"
 
 
+@check("prune-etc-links")
+def _prune_links(ctx, c):
+    keep, skip = set(c.data["keep"]), c.data["skip"]
+    extra = []
+    for dirpath, dirs, files in os.walk(str(ctx.p("/etc"))):
+        for name in dirs + files:
+            host = os.path.join(dirpath, name)
+            if not os.path.islink(host):
+                continue
+            inner = "/" + os.path.relpath(host, str(ctx.root))
+            if inner not in keep and not any(inner == d or inner.startswith(d + "/") for d in skip):
+                extra.append(inner)
+    return not extra, ("links not on the source: %s" % ", ".join(sorted(extra)[:5]) if extra
+                       else "no /etc link beyond the source's")
+
+
 @check("selinux-relabel")
 def _selinux(ctx, c):
     ok = ctx.lexists(c.subject)

@@ -25,6 +25,22 @@ def overlay(ctx):
                   "compression": ov.compression})
 
 
+# links here follow other rules (services, alternatives) or are regenerated (certificates)
+PRUNE_SKIP = ("/etc/systemd", "/etc/alternatives", "/etc/rc0.d", "/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d",
+              "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d", "/etc/rcS.d", "/etc/rc.d", "/etc/ssl/certs",
+              "/etc/init.d", "/etc/cloud", "/etc/udev")
+
+
+def prune_links(ctx):
+    r = ctx.report
+    if r.etc_symlinks is None or ctx.options.strategy != "packages" or r.overlay is None:
+        return
+    yield Change("prune-etc-links", "/etc", "overlay-links",
+                 "symlinks the rebuild's install scripts create under /etc that the source did not have "
+                 "(e.g. a default site it disabled) are removed; the source had %d" % len(r.etc_symlinks),
+                 {"keep": list(r.etc_symlinks), "skip": list(PRUNE_SKIP)})
+
+
 def _with_nofail(options):
     opts = options.split(",")
     return options if "nofail" in opts else ",".join(opts + ["nofail"])
@@ -83,6 +99,7 @@ def adjtime(ctx):
 
 def rules(ctx):
     yield from overlay(ctx)
+    yield from prune_links(ctx)
     for e in ctx.report.fstab:
         yield fstab_entry(ctx, e)
     yield from adjtime(ctx)

@@ -141,3 +141,14 @@ def test_no_adjtime_no_change(example):
 def test_adjtime_malformed_defaults_to_utc(derive, text):
     plan = plan_of(derive("debian12-web", lambda d: d["clock"].update(adjtime=text)))
     assert plan.by_rule("clock-adjtime")[0].data["mode"] == "UTC"
+
+
+def test_prune_links_only_with_scanned_links_and_packages_strategy(derive):
+    plan = plan_of(derive("debian12-web", lambda d: d.update(etc_symlinks=["/etc/nginx/sites-enabled/web01"]),
+                          overlay=True))
+    c = plan.find("prune-etc-links", "/etc")
+    assert c.rule == "overlay-links" and c.data["keep"] == ["/etc/nginx/sites-enabled/web01"]
+    assert "/etc/systemd" in c.data["skip"] and "/etc/alternatives" in c.data["skip"]
+    assert not plan_of(derive("debian12-web", lambda d: None, overlay=True)).by_action("prune-etc-links")
+    rootfs = plan_of(derive("debian12-web", lambda d: d.update(etc_symlinks=[]), overlay=True), strategy="rootfs")
+    assert not rootfs.by_action("prune-etc-links")
