@@ -18,7 +18,8 @@ setup(
     version="0.1.0",
     description="Move a running Linux server into a cloud image with diskimage-builder",
     packages=find_packages(exclude=["tests", "tests.*"]),
-    package_data={"dib_migrate": ["schema/*.json"] + tree("elements") + tree("templates")},
+    # hostshims: the kpartx/dmsetup/mount/sudo stand-ins are scripts without a .py suffix
+    package_data={"dib_migrate": ["schema/*.json", "hostshims/*"] + tree("elements") + tree("templates")},
     python_requires=">=3.9",
     install_requires=["diskimage-builder>=3.30", "jinja2>=3", "pyyaml>=5", "jsonschema>=4"],
     entry_points={"console_scripts": ["dib-migrate=dib_migrate.cli:main"]},
