@@ -1,0 +1,71 @@
+"""Carried removals of /etc links and the machine-id policy, on a real Debian 12 root."""
+import os
+import shutil
+
+import pytest
+import yaml
+
+from .hookrun import EXAMPLES, PACKAGES, Chroot, Hooks, debian_root, have_debootstrap, render_data
+
+pytestmark = [pytest.mark.rootfs,
+              pytest.mark.skipif(not have_debootstrap(), reason="needs root and debootstrap")]
+
+SOURCE_LINKS = ["/etc/nginx/sites-enabled/web01", "/etc/localtime"]
+
+
+def _report(tmp, **extra):
+    """debian12-web with the fields the scanner writes today, overlay beside it."""
+    src = EXAMPLES / "debian12-web"
+    data = yaml.safe_load((src / "report.yaml").read_text())
+    data.update(extra)
+    tmp.mkdir(parents=True, exist_ok=True)
+    shutil.copy(src / "overlay.tar.gz", tmp / "overlay.tar.gz")
+    (tmp / "report.yaml").write_text(yaml.safe_dump(data))
+    return tmp / "report.yaml"
+
+
+def test_rebuild_links_the_source_lacked_are_removed(tmp_path):
+    root = debian_root(tmp_path / "root", include=PACKAGES)
+    data = render_data(_report(tmp_path / "r", etc_symlinks=SOURCE_LINKS), "kvm", tmp_path / "render")
+    # nginx-common's install script made the default site; the source had disabled it
+    assert os.path.islink(root / "etc/nginx/sites-enabled/default")
+    wants = sorted(os.listdir(root / "etc/systemd/system/multi-user.target.wants"))
+    hooks = Hooks(root, data)
+    with Chroot(root):
+        hooks.run("extra-data.d", "20-migrate-overlay-stage")
+        res = hooks.run("post-install.d", "60-migrate-overlay")
+    assert not os.path.lexists(root / "etc/nginx/sites-enabled/default")
+    assert "removed /etc/nginx/sites-enabled/default" in res.stdout
+    assert os.readlink(root / "etc/nginx/sites-enabled/web01") == "/etc/nginx/sites-available/web01"
+    assert os.path.islink(root / "etc/localtime")
+    # unit links follow the service rules, not this pruning
+    assert sorted(os.listdir(root / "etc/systemd/system/multi-user.target.wants")) == wants
+
+
+@pytest.mark.parametrize("policy", ["keep", "reset"])
+def test_machine_id_survives_sysprep(tmp_path, policy):
+    root = debian_root(tmp_path / "root", include=PACKAGES)
+    data = render_data(_report(tmp_path / "r"), "kvm", tmp_path / "render")
+    (data / "identity/policy").write_text(policy + "\n")
+    (root / "etc/machine-id").write_text("0123456789abcdef0123456789abcdef\n")   # as the overlay carries it
+    hooks = Hooks(root, data)
+    with Chroot(root):
+        hooks.run("post-install.d", "75-migrate-identity")
+    # diskimage-builder's sysprep (finalise.d/99-clear-machine-id)
+    (root / "etc/machine-id").write_text("uninitialized\n")
+    hooks.run("cleanup.d", "90-migrate-identity")
+    mid = (root / "etc/machine-id").read_text()
+    # keep: the source's id, no first boot; reset: empty, a new id without first-boot presets
+    assert mid == ("0123456789abcdef0123456789abcdef\n" if policy == "keep" else "")
+
+
+def test_keep_without_a_scanned_machine_id_fixes_one(tmp_path):
+    root = debian_root(tmp_path / "root", include=PACKAGES)
+    data = render_data(_report(tmp_path / "r"), "kvm", tmp_path / "render")
+    (root / "etc/machine-id").write_text("uninitialized\n")
+    hooks = Hooks(root, data)
+    with Chroot(root):
+        hooks.run("post-install.d", "75-migrate-identity")
+    hooks.run("cleanup.d", "90-migrate-identity")
+    mid = (root / "etc/machine-id").read_text().strip()
+    assert len(mid) == 32 and all(c in "0123456789abcdef" for c in mid)
