@@ -148,8 +148,8 @@ def test_identity_kept_no_relabel_growroot_by_cloud_init(built):
 
 def test_initramfs_generic_and_grub_cmdline(built):
     root = built["root"]
-    assert "MODULES=most" in (root / "etc/initramfs-tools/initramfs.conf").read_text().splitlines()
-    mods = (root / "etc/initramfs-tools/modules").read_text().split()
+    assert (root / "etc/initramfs-tools/conf.d/dib-migrate").read_text() == "MODULES=most\n"
+    mods = (root / "usr/share/initramfs-tools/modules.d/dib-migrate").read_text().split()
     assert {"virtio_blk", "virtio_net", "virtio_scsi"} <= set(mods)
     grub = (root / "etc/default/grub").read_text()
     assert 'GRUB_CMDLINE_LINUX="quiet net.ifnames=0 biosdevname=0 console=tty0 console=ttyS0,115200"' in grub
@@ -174,4 +174,4 @@ def test_hooks_are_idempotent(built, tmp_path):
         hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
     assert (root / "etc/fstab").read_text() == fstab
     assert (root / "etc/default/grub").read_text() == grub
-    assert Path(root / "etc/initramfs-tools/modules").read_text().count("virtio_blk") == 1
+    assert Path(root / "usr/share/initramfs-tools/modules.d/dib-migrate").read_text().count("virtio_blk") == 1
