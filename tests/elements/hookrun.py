@@ -23,9 +23,8 @@ EXAMPLES = REPO / "examples"
 IN_TARGET = "/tmp/in_target.d"
 OUTSIDE = ("root.d", "extra-data.d", "post-root.d", "block-device.d", "pre-finalise.d", "cleanup.d")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# the package set of tests/support/fixture.py: one cached debootstrap root for all suites
-PACKAGES = ("systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "nginx", "ifupdown",
-            "iptables-persistent", "isc-dhcp-client", "libvirt-daemon-system")
+# the fixture server's package set: one cached debootstrap root for all suites
+from tests.support.fixture import PACKAGES  # noqa: E402
 
 __all__ = ["Chroot", "debian_root", "have_debootstrap", "Hooks", "render_data", "REPO", "ELEMENTS",
            "EXAMPLES", "PACKAGES"]
