@@ -47,16 +47,27 @@ def test_machine_id_survives_sysprep(tmp_path, policy):
     root = debian_root(tmp_path / "root", include=PACKAGES)
     data = render_data(_report(tmp_path / "r"), "kvm", tmp_path / "render")
     (data / "identity/policy").write_text(policy + "\n")
-    (root / "etc/machine-id").write_text("0123456789abcdef0123456789abcdef\n")   # as the overlay carries it
+    for f in ("etc/machine-id", "var/lib/dbus/machine-id"):     # as the overlay carries them
+        (root / f).parent.mkdir(parents=True, exist_ok=True)
+        (root / f).write_text("0123456789abcdef0123456789abcdef\n")
+    os.chmod(root / "etc/machine-id", 0o444)
     hooks = Hooks(root, data)
     with Chroot(root):
         hooks.run("post-install.d", "75-migrate-identity")
     # diskimage-builder's sysprep (finalise.d/99-clear-machine-id)
     (root / "etc/machine-id").write_text("uninitialized\n")
+    if (root / "var/lib/dbus/machine-id").exists():
+        (root / "var/lib/dbus/machine-id").write_text("")
     hooks.run("cleanup.d", "90-migrate-identity")
     mid = (root / "etc/machine-id").read_text()
     # keep: the source's id, no first boot; reset: empty, a new id without first-boot presets
     assert mid == ("0123456789abcdef0123456789abcdef\n" if policy == "keep" else "")
+    assert os.stat(root / "etc/machine-id").st_mode & 0o777 == 0o444
+    assert not (root / "etc/machine-id.dib-migrate").exists()
+    if policy == "keep":
+        assert (root / "var/lib/dbus/machine-id").read_text() == mid
+    else:
+        assert not (root / "var/lib/dbus/machine-id").exists()
 
 
 def test_keep_without_a_scanned_machine_id_fixes_one(tmp_path):
