@@ -89,6 +89,8 @@ def network_files(plan):
                 dns += [d for d in c.data.get("dns") or [] if d not in dns]
         if dns and manager == "ifupdown":
             files["/etc/resolv.conf"] = env.get_template("network/resolv.conf.j2").render(dns=dns)
+    for c in plan.by_action("write-network-file"):
+        files[c.subject] = c.data["content"]
     for c in plan.by_action("write-hosts"):
         files[c.subject] = c.data["content"]
     return files

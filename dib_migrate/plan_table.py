@@ -4,7 +4,7 @@ import textwrap
 from .plan.model import AREAS
 
 VERB = {
-    "set-network": "configure", "remove-file": "remove", "write-hosts": "write",
+    "set-network": "configure", "remove-file": "remove", "write-network-file": "write", "write-hosts": "write",
     "install-packages": "install", "install-package": "install", "remove-package": "remove",
     "apply-overlay": "overlay", "prune-etc-links": "prune",
     "drop-fstab-line": "drop", "keep-fstab-line": "keep", "reset-adjtime": "reset",

@@ -19,6 +19,7 @@ ELEMENTS_DIR = Path(__file__).resolve().parent / "elements"
 ELEMENT_FOR_ACTION = {
     "apply-overlay": "migrate-overlay", "prune-etc-links": "migrate-overlay",
     "set-network": "migrate-network", "write-hosts": "migrate-network", "remove-file": "migrate-network",
+    "write-network-file": "migrate-network",
     "drop-fstab-line": "migrate-fstab", "keep-fstab-line": "migrate-fstab",
     "reset-adjtime": "migrate-clock",
     "enable-service": "migrate-services", "disable-service": "migrate-services", "mask-service": "migrate-services",

@@ -14,6 +14,7 @@ AREAS = ("network", "packages", "files", "services", "boot")
 ACTIONS = {
     "set-network": "network",          # subject: interface; data: mode, addresses, gateway, dns, file, manager
     "remove-file": "network",          # subject: path (a MAC binding or stale config)
+    "write-network-file": "network",   # subject: path; data: content (e.g. an empty rule masking a generator)
     "write-hosts": "network",          # subject: /etc/hosts; data: content
     "install-packages": "packages",    # subject: summary; data: names (the rebuilt package set)
     "install-package": "packages",     # subject: package name

@@ -324,12 +324,9 @@ def _same_content(ctx, path, content):
 
 
 @check("cloud-config")
-def _cloud_config(ctx, c):
-    return _same_content(ctx, c.subject, c.data.get("content", ""))
-
-
 @check("write-hosts")
-def _hosts(ctx, c):
+@check("write-network-file")
+def _file_content(ctx, c):
     return _same_content(ctx, c.subject, c.data.get("content", ""))
 
 

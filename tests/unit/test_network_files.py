@@ -43,7 +43,9 @@ def test_golden_network_files(example, name):
 def test_ifupdown(example):
     r = example("debian12-web")
     files = files_of(r)
-    assert sorted(files) == ["/etc/hosts", "/etc/network/interfaces", "/etc/resolv.conf"]
+    assert sorted(files) == ["/etc/hosts", "/etc/network/interfaces", "/etc/resolv.conf",
+                             "/etc/udev/rules.d/75-persistent-net-generator.rules"]
+    assert files["/etc/udev/rules.d/75-persistent-net-generator.rules"] == ""
     text = files["/etc/network/interfaces"]
     assert "source /etc/network/interfaces.d/*" in text and "iface lo inet loopback" in text
     assert "auto eth0\niface eth0 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n" \

@@ -5,6 +5,8 @@ from ..context import LEGACY_NAME
 from ..model import Change
 
 UDEV_NET_RULES = ("/etc/udev/rules.d/70-persistent-net.rules",)
+# an empty file of the same name in /etc/udev/rules.d overrides the packaged rule
+UDEV_NET_GENERATOR = "/etc/udev/rules.d/75-persistent-net-generator.rules"
 
 
 def _describe(iface):
@@ -69,6 +71,9 @@ def mac_bindings(ctx):
         yield Change("remove-file", path, "net-mac",
                      "udev persistent-net rules bind names to the old MACs (%s); the new NICs differ" % (
                          ", ".join("%s=%s" % (i.name, i.mac) for i in bound) or "none scanned"))
+    yield Change("write-network-file", UDEV_NET_GENERATOR, "net-mac",
+                 "udev's persistent-net generator masked: it would bind the names to the new MACs at first "
+                 "boot and break the next move", {"content": ""})
 
 
 def ifnames(ctx):
