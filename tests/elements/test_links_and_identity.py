@@ -47,9 +47,11 @@ def test_machine_id_survives_sysprep(tmp_path, policy):
     root = debian_root(tmp_path / "root", include=PACKAGES)
     data = render_data(_report(tmp_path / "r"), "kvm", tmp_path / "render")
     (data / "identity/policy").write_text(policy + "\n")
-    for f in ("etc/machine-id", "var/lib/dbus/machine-id"):     # as the overlay carries them
+    # as the overlay carries them: D-Bus's copy made by its own package script, another id
+    for f, mid in (("etc/machine-id", "0123456789abcdef0123456789abcdef\n"),
+                   ("var/lib/dbus/machine-id", "fedcba9876543210fedcba9876543210\n")):
         (root / f).parent.mkdir(parents=True, exist_ok=True)
-        (root / f).write_text("0123456789abcdef0123456789abcdef\n")
+        (root / f).write_text(mid)
     os.chmod(root / "etc/machine-id", 0o444)
     hooks = Hooks(root, data)
     with Chroot(root):
@@ -63,9 +65,9 @@ def test_machine_id_survives_sysprep(tmp_path, policy):
     # keep: the source's id, no first boot; reset: empty, a new id without first-boot presets
     assert mid == ("0123456789abcdef0123456789abcdef\n" if policy == "keep" else "")
     assert os.stat(root / "etc/machine-id").st_mode & 0o777 == 0o444
-    assert not (root / "etc/machine-id.dib-migrate").exists()
+    assert not list(root.glob("etc/*.dib-migrate")) + list(root.glob("var/lib/dbus/*.dib-migrate"))
     if policy == "keep":
-        assert (root / "var/lib/dbus/machine-id").read_text() == mid
+        assert (root / "var/lib/dbus/machine-id").read_text() == "fedcba9876543210fedcba9876543210\n"
     else:
         assert not (root / "var/lib/dbus/machine-id").exists()
 
