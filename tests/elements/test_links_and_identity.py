@@ -82,3 +82,36 @@ def test_keep_without_a_scanned_machine_id_fixes_one(tmp_path):
     hooks.run("cleanup.d", "90-migrate-identity")
     mid = (root / "etc/machine-id").read_text().strip()
     assert len(mid) == 32 and all(c in "0123456789abcdef" for c in mid)
+
+
+@pytest.mark.parametrize("carried", [False, True])
+def test_initramfs_rebuilt_only_when_stale(tmp_path, carried):
+    import tarfile
+    import time
+
+    from .hookrun import calls, stand_in
+    root = debian_root(tmp_path / "root", include=PACKAGES)
+    data = render_data(_report(tmp_path / "r"), "kvm", tmp_path / "render")
+    kver = "6.1.0-98-amd64"
+    (root / "boot").mkdir(exist_ok=True)
+    (root / "boot" / ("vmlinuz-" + kver)).write_text("kernel\n")
+    (root / "usr/lib/modules" / kver).mkdir(parents=True)
+    for tool in ("update-initramfs", "update-grub"):
+        stand_in(root, tool)
+    hooks = Hooks(root, data)
+    with Chroot(root):
+        hooks.run("pre-install.d", "20-migrate-initramfs-conf")
+        time.sleep(1.1)
+        # the kernel package builds its initramfs after the configuration
+        (root / "boot" / ("initrd.img-" + kver)).write_text("initrd\n")
+        if carried:
+            staged = hooks.dir / "migrate-staged"
+            staged.mkdir(exist_ok=True)
+            (tmp_path / "blacklist.conf").write_text("blacklist floppy\n")
+            with tarfile.open(staged / "overlay.tar", "w") as tar:
+                tar.add(tmp_path / "blacklist.conf", "etc/modprobe.d/blacklist.conf")
+        res = hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
+    if carried:
+        assert calls(root) == ["update-initramfs -u -k " + kver, "update-grub"]
+    else:
+        assert calls(root) == ["update-grub"] and "is current" in res.stdout
