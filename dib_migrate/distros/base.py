@@ -1,7 +1,8 @@
 """What every family answers; subclasses override only what differs."""
+import abc
 
 
-class Family:
+class Family(abc.ABC):
     name = None
     ssh_service = "sshd"
     libvirt_service = "libvirtd"
@@ -62,11 +63,13 @@ class Family:
             setattr(self, attr, value)
 
     # -- names ----------------------------------------------------------------------------
+    @abc.abstractmethod
     def kernel_packages(self):
-        raise NotImplementedError  # every family defines its own
+        """The family's standard kernel package(s)."""
 
+    @abc.abstractmethod
     def bootloader_packages(self):
-        raise NotImplementedError
+        """The bootloader package(s) for the source's firmware."""
 
     def bootloader(self):
         """grub-legacy for the families' old releases (their bootloader package is plain "grub")."""

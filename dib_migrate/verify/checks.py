@@ -587,14 +587,20 @@ def _linux_lines(text):
     return [ln.strip() for ln in text.splitlines() if re.match(r"\s*(linux|linux16|linuxefi|kernel)\s", ln)]
 
 
-@check("kernel-args")
-def _kernel_args(ctx, c):
+def _grub_kernel_lines(ctx):
+    """(grub.cfg path, its kernel lines, why there are none or None)."""
     path, text = ctx.grub_cfg()
     if text is None:
-        return False, "no grub configuration"
+        return path, [], "no grub configuration"
     lines = _linux_lines(text)
-    if not lines:
-        return False, "%s has no kernel line" % path
+    return path, lines, None if lines else "%s has no kernel line" % path
+
+
+@check("kernel-args")
+def _kernel_args(ctx, c):
+    path, lines, problem = _grub_kernel_lines(ctx)
+    if problem:
+        return False, problem
     first = lines[0].split()
     args = c.data.get("args", c.subject.split())
     missing = [a for a in args if a not in first]
@@ -656,12 +662,9 @@ def _regen_initramfs(ctx, c):
 
 @check("regen-grub")
 def _regen_grub(ctx, c):
-    path, text = ctx.grub_cfg()
-    if text is None:
-        return False, "no grub configuration"
-    lines = _linux_lines(text)
-    if not lines:
-        return False, "%s has no kernel line" % path
+    path, lines, problem = _grub_kernel_lines(ctx)
+    if problem:
+        return False, problem
     kernels = ctx.kernels()
     if kernels and not any("vmlinuz-" + kernels[0] in ln for ln in lines):
         return False, "%s does not boot the newest kernel %s" % (path, kernels[0])
