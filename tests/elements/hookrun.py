@@ -48,11 +48,20 @@ class Hooks:
         self.root = Path(root)
         self.dir = self.root / IN_TARGET.lstrip("/")
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.owner = {}     # (phase, hook) -> element, to run only the elements a build would have
         for element in sorted(ELEMENTS.iterdir()):
             for sub in element.iterdir():
                 if sub.is_dir():
                     shutil.copytree(sub, self.dir / sub.name, dirs_exist_ok=True, symlinks=True)
+                    for hook in sub.iterdir():
+                        self.owner[(sub.name, hook.name)] = element.name
         shutil.copytree(data, self.dir / "migrate-data", symlinks=True)
+
+    def run_phase(self, phase, elements, env=None):
+        """The hooks ``elements`` have in ``phase``, in the order dib-run-parts uses (sorted names)."""
+        for hook in sorted(p.name for p in (self.dir / phase).iterdir()):
+            if self.owner.get((phase, hook)) in elements:
+                self.run(phase, hook, env=env)
 
     def run(self, phase, hook, env=None, check=True):
         full = {"PATH": PATH, "DIB_DEBUG_TRACE": "0", "HOME": "/root", "LC_ALL": "C"}

@@ -45,18 +45,11 @@ def built(tmp_path_factory):
     hooks = Hooks(root, data)
     with Chroot(root):
         hooks.run("extra-data.d", "20-migrate-overlay-stage")
-        for phase, hook in (("pre-install.d", "10-migrate-base"),
-                            ("post-install.d", "40-migrate-kernel"),
-                            ("post-install.d", "60-migrate-overlay"),
-                            ("post-install.d", "65-migrate-network"),
-                            ("post-install.d", "66-migrate-clock"),
-                            ("post-install.d", "70-migrate-cloud-openstack"),
-                            ("post-install.d", "75-migrate-identity"),
-                            ("post-install.d", "76-migrate-selinux"),
-                            ("post-install.d", "77-migrate-growroot"),
-                            ("post-install.d", "78-migrate-firstboot"),
-                            ("post-install.d", "85-migrate-services")):
-            hooks.run(phase, hook)
+        # the chroot phases' hooks of the elements the rendered host element depends on, in
+        # DIB's order (no hand-kept hook list to drift from the elements)
+        elements = set((data.parent / "element-deps").read_text().split()) | {"migrate-base"}
+        for phase in ("pre-install.d", "post-install.d"):
+            hooks.run_phase(phase, elements)
         # diskimage-builder's writefstab, between post-root and finalise
         (root / "etc/fstab").write_text("LABEL=cloudimg-rootfs / ext4 errors=remount-ro 0 1\n")
         hooks.run("finalise.d", "40-migrate-fstab")
@@ -154,12 +147,14 @@ def test_initramfs_generic_and_grub_cmdline(built):
     grub = (root / "etc/default/grub").read_text()
     assert 'GRUB_CMDLINE_LINUX="quiet net.ifnames=0 biosdevname=0 console=tty0 console=ttyS0,115200"' in grub
     assert "xvda" not in grub
-    # every kernel gets its initramfs (the fake one created, the one migrate-kernel installed updated),
+    # every kernel has its initramfs: the fake one's is created; the one migrate-kernel installed
+    # after 20-migrate-initramfs-conf already has a current generic one (or it is rebuilt);
     # then one grub configuration
     kernels = sorted(p.name[len("vmlinuz-"):] for p in (root / "boot").glob("vmlinuz-*"))
     made = calls(root)
     assert made[-1] == "update-grub"
-    assert sorted(c.split()[-1] for c in made[:-1]) == kernels
+    rebuilt = {c.split()[-1] for c in made[:-1]}
+    assert all(v in rebuilt or (root / "boot" / ("initrd.img-" + v)).exists() for v in kernels)
     assert "update-initramfs -c -k %s" % KVER in made
 
 
