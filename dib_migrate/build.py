@@ -3,12 +3,12 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from . import hosttools, outputs
 from .errors import BuildError, InputError
 from .hostshims import host_env
 from .render import element_name, render
@@ -30,7 +30,7 @@ def image_name(plan):
 def command(plan, elements_path, output_base, logfile, compress=True, image_size=None, environ=None):
     """(argv, env additions) for disk-image-create."""
     environ = os.environ if environ is None else environ
-    argv = ["disk-image-create", "-a", plan.build.arch, "-o", str(output_base), "-t", plan.build.image_type,
+    argv = [hosttools.disk_image_create(), "-a", plan.build.arch, "-o", str(output_base), "-t", plan.build.image_type,
             "--logfile", str(logfile)]
     if not compress:
         argv.append("-u")
@@ -39,6 +39,8 @@ def command(plan, elements_path, output_base, logfile, compress=True, image_size
     argv += list(plan.build.elements) + [element_name(plan)]
     env = host_env(environ, family=plan.family)
     env.update(plan.build.environment)
+    # DIB runs its own helper scripts by name: they are next to disk-image-create
+    env["PATH"] = os.pathsep.join([os.path.dirname(argv[0]), env.get("PATH") or environ.get("PATH", os.defpath)])
     env["ELEMENTS_PATH"] = os.pathsep.join(str(p) for p in elements_path)
     if environ.get("ELEMENTS_PATH"):
         env["ELEMENTS_PATH"] += os.pathsep + environ["ELEMENTS_PATH"]
@@ -107,6 +109,13 @@ def to_fixed_vhd(raw, vhd):
                     str(raw), str(vhd)], check=True)
 
 
+def output_names(plan):
+    """Every file a build writes into OUTDIR, named per image so targets share a directory."""
+    name = image_name(plan)
+    return {"image": "%s.%s" % (name, TARGETS[plan.target].extension), "plan": name + ".plan.json",
+            "log": name + ".log", "elements": name + ".elements"}
+
+
 def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, image_size=None,
           stream=sys.stderr):
     """Render and build; returns the final image path (or None on a dry run)."""
@@ -114,35 +123,34 @@ def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, im
         raise InputError(report.path, "os.distro", "%s %s" % (plan.distro, plan.version),
                          "diskimage-builder cannot rebuild this release; use --strategy rootfs with a full overlay")
     if plan.strategy == "rootfs" and any(w.rule == "preflight-rootfs" for w in plan.warnings):
-        raise InputError(report.path, "overlay.mode", report.overlay.mode if report.overlay else None,
+        raise InputError(report.path, "overlay.mode", report.overlay.mode if report.overlay else "(no overlay)",
                          "--strategy rootfs needs an overlay of mode full (scan with --full)")
-    outdir = Path(outdir).resolve()
+    hosttools.disk_image_create()       # before anything is written: exit 2 with what to install
+    if not dry_run:
+        hosttools.check(plan.build.elements)
+    names = output_names(plan)
+    outdir = outputs.prepare_outdir(Path(os.path.abspath(str(outdir))), names.values())
     name = image_name(plan)
     target = TARGETS[plan.target]
-    final = outdir / ("%s.%s" % (name, target.extension))
-    elements_dir = outdir / (name + ".elements")
-    logfile = outdir / (name + ".log")
-    work = outdir / (".%s.tmp" % name)
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError("-o", "outdir", str(outdir), "cannot create the output directory: %s" % e.strerror)
-    if not os.access(str(outdir), os.W_OK):
-        raise InputError("-o", "outdir", str(outdir), "output directory is not writable")
-    # the element set is data only and cheap: a dry run renders it too, so the command it prints runs as is
-    paths = render(plan, report, elements_dir, output_base=outdir / name, extra_paths=extra_paths)
-    if dry_run:
-        argv, env = command(plan, paths, outdir / name, logfile, compress, image_size)
-        stream.write("# element set rendered into %s; the build would run:\n" % elements_dir)
-        print(shell_text(argv, env))
-        return None
-    argv, env = command(plan, paths, work / name, logfile, compress, image_size)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    try:
-        if logfile.exists():
-            logfile.unlink()
-        run_dib(argv, env, str(logfile), stream)
+    final = outdir / names["image"]
+    with outputs.staging(outdir, name) as work:
+        # the element set is data only and cheap: a dry run renders it too, so the command it prints runs as is
+        paths = render(plan, report, outdir / names["elements"], output_base=outdir / name,
+                       extra_paths=extra_paths)
+        outputs.record(outdir, [names["elements"]])
+        if dry_run:
+            argv, env = command(plan, paths, outdir / name, outdir / names["log"], compress, image_size)
+            stream.write("# element set rendered into %s; the build would run:\n" % (outdir / names["elements"]))
+            print(shell_text(argv, env))
+            return None
+        logfile = work / names["log"]
+        argv, env = command(plan, paths, work / name, logfile, compress, image_size)
+        try:
+            run_dib(argv, env, str(logfile), stream)
+        finally:
+            if logfile.exists():             # the log is the operator's answer when a build fails
+                os.replace(str(logfile), str(outdir / names["log"]))
+                outputs.record(outdir, [names["log"]])
         built = work / ("%s.%s" % (name, target.image_type))
         if not built.exists():
             raise BuildError("disk-image-create did not produce %s" % built)
@@ -151,9 +159,8 @@ def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, im
             to_fixed_vhd(built, work / final.name)
             built.unlink()
             built = work / final.name
-        (work / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
-        os.replace(work / "plan.json", outdir / "plan.json")
-        os.replace(built, final)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        (work / names["plan"]).write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
+        outputs.record(outdir, [names["plan"], names["image"]])
+        os.replace(str(work / names["plan"]), str(outdir / names["plan"]))
+        os.replace(str(built), str(final))
     return final

@@ -1,11 +1,12 @@
 """dib-migrate: scan a Linux server, plan its migration, build the image, verify it."""
 import argparse
 import json
+import os
 import sys
 
 import yaml
 
-from .errors import BuildError, InputError
+from .errors import BuildError, InputError, ToolMissing
 from .targets import TARGETS
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
@@ -134,7 +135,8 @@ def cmd_verify(argv):
 
 def parser():
     p = argparse.ArgumentParser(prog="dib-migrate", description=__doc__,
-                                epilog="Exit codes: 0 success, 1 build or verify failure, 2 bad input.")
+                                epilog="Exit codes: 0 success, 1 build or verify failure, 2 bad input or a "
+                                       "missing host tool. --debug (any position) shows tracebacks.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("scan", help="scan a live server or a mounted root into a report + overlay", add_help=False)
     pp = sub.add_parser("plan", help="show every difference the image will have from the source")
@@ -160,7 +162,10 @@ def parser():
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug anywhere shows the traceback of an unexpected error instead of a one-line message
+    debug = "--debug" in argv or bool(os.environ.get("DIB_MIGRATE_DEBUG"))
+    argv = [a for a in argv if a != "--debug"]
     try:
         # scan and verify have their own parsers (scan must run alone on old servers)
         if argv and argv[0] == "scan":
@@ -176,11 +181,27 @@ def main(argv=None):
     except InputError as e:
         sys.stderr.write("dib-migrate: error: %s\n" % e)
         return EXIT_INPUT
+    except ToolMissing as e:
+        sys.stderr.write("dib-migrate: error: %s\n" % e)
+        return EXIT_INPUT
     except BuildError as e:
         sys.stderr.write("dib-migrate: build failed: %s\n" % e)
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+    except OSError as e:
+        # the environment said no (disk full, read-only, permission): name the path, no traceback
+        if debug:
+            raise
+        where = e.filename or "(no path)"
+        sys.stderr.write("dib-migrate: error: %s: %s\n" % (where, e.strerror or e))
+        return EXIT_INPUT
+    except Exception as e:  # noqa: B902 -- the last line of defence: a user never sees a traceback
+        if debug:
+            raise
+        sys.stderr.write("dib-migrate: internal error: %s: %s (run again with --debug for the traceback, and "
+                         "please report it)\n" % (type(e).__name__, str(e)[:300]))
+        return EXIT_FAIL
 
 
 if __name__ == "__main__":

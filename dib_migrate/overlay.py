@@ -35,9 +35,18 @@ def _through_symlink(name, symlinks):
     return None
 
 
-def member_problem(member, symlinks):
-    """Why ``member`` may not be extracted, or None. ``symlinks`` holds earlier symlink names."""
+def member_problem(member, symlinks, mode="changed"):
+    """Why ``member`` may not be extracted, or None. ``symlinks`` holds earlier symlink names.
+
+    Device nodes and FIFOs belong to a whole-root (``full``) overlay's /dev only: anywhere else a
+    node such as a world-writable copy of /dev/mem is a way into the new machine's memory.
+    """
     name = member.name
+    if member.ischr() or member.isblk() or member.isfifo():
+        kind = "character device" if member.ischr() else "block device" if member.isblk() else "FIFO"
+        if not (mode == "full" and _norm(name).startswith("dev/")):
+            return "member %r is a %s; device nodes and FIFOs are only carried in a full overlay's /dev" % (
+                name, kind)
     if name.startswith("/"):
         return "member %r has an absolute name" % name
     if ".." in _norm(name).split("/"):
@@ -55,28 +64,35 @@ def member_problem(member, symlinks):
     return None
 
 
-def check_archive(archive, compression):
+def check_archive(archive, compression, mode="changed"):
     """Return a description of the first unsafe member, or None when the archive is safe."""
-    symlinks = set()
+    return inspect_archive(archive, compression, mode)[0]
+
+
+def inspect_archive(archive, compression, mode="changed"):
+    """(first problem or None, setuid/setgid regular files as ``/path``) of an overlay archive."""
+    symlinks, privileged = set(), []
     try:
         tar, proc = _open(archive, compression)
     except (tarfile.TarError, EOFError) as e:
-        return "not a readable tar archive (%s)" % e
+        return "not a readable tar archive (%s)" % e, ()
     try:
         for member in tar:
-            problem = member_problem(member, symlinks)
+            problem = member_problem(member, symlinks, mode)
             if problem:
-                return problem
+                return problem, ()
+            if member.isreg() and member.mode & 0o6000:
+                privileged.append("/" + _norm(member.name))
             if member.issym():
                 # kept even if a later member reuses the name: tar may follow the old link
                 symlinks.add(_norm(member.name))
     except (tarfile.TarError, EOFError) as e:
-        return "not a readable tar archive (%s)" % e
+        return "not a readable tar archive (%s)" % e, ()
     finally:
         tar.close()
         if proc:
             proc.stdout.close()
             proc.wait()
     if proc and proc.returncode not in (0, None):
-        return "zstd could not decompress the archive"
-    return None
+        return "zstd could not decompress the archive", ()
+    return None, tuple(privileged)

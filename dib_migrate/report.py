@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 import jsonschema
-import yaml
 
+from . import safe_yaml
 from .errors import InputError
-from .overlay import check_archive
+from .overlay import inspect_archive
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
 SUPPORTED_VERSIONS = (1,)
@@ -77,6 +77,7 @@ class Overlay:
     files: int = 0
     bytes: int = 0
     compression: str = "gzip"
+    setuid: Tuple[str, ...] = ()     # setuid/setgid files the archive carries: the Plan lists them
 
 
 @dataclass(frozen=True)
@@ -198,21 +199,16 @@ def _load_overlay(path, data):
         raise InputError(path, "overlay.sha256", ov["sha256"],
                          "does not match the archive (its sha256 is %s)" % digest.hexdigest())
     compression = _compression(archive)
-    problem = check_archive(archive, compression)
+    problem, privileged = inspect_archive(archive, compression, ov["mode"])
     if problem:
         raise InputError(path, "overlay.archive", ov["archive"], problem)
     return Overlay(path=archive, sha256=ov["sha256"], mode=ov["mode"], files=ov.get("files", 0),
-                   bytes=ov.get("bytes", 0), compression=compression)
+                   bytes=ov.get("bytes", 0), compression=compression, setuid=privileged)
 
 
 def read_yaml(path, what="report"):
-    try:
-        with open(path) as f:
-            return yaml.safe_load(f)
-    except OSError as e:
-        raise InputError(path, None, None, "cannot read the %s: %s" % (what, e.strerror))
-    except yaml.YAMLError as e:
-        raise InputError(path, None, None, "not valid YAML: %s" % str(e).replace("\n", " "))
+    """Untrusted YAML: bounded, no aliases, no duplicate keys (see safe_yaml)."""
+    return safe_yaml.load(path, what)
 
 
 def load_report(path):

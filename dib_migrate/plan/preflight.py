@@ -26,6 +26,12 @@ def warnings(ctx):
         if "crypt" in e.spec or "luks" in e.spec.lower() or e.fstype in ("crypto_LUKS",):
             yield Warning("preflight-crypt", "fstab line %d uses an encrypted volume (%s): it cannot be carried "
                           "over" % (e.index, e.spec))
+    if r.overlay is not None and r.overlay.setuid:
+        shown = r.overlay.setuid[:20]
+        more = len(r.overlay.setuid) - len(shown)
+        yield Warning("overlay-setuid", "security: the overlay carries %d setuid/setgid file(s) that run with "
+                      "their owner's rights in the image: %s%s" % (
+                          len(r.overlay.setuid), ", ".join(shown), " and %d more" % more if more else ""))
     if r.overlay is None:
         yield Warning("preflight-overlay", "the report has no overlay: only packages are rebuilt, no files "
                       "of the server are carried")

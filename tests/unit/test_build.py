@@ -32,7 +32,9 @@ def test_command(example, tmp_path):
     plan = plan_of(example("debian12-web"), "kvm")
     argv, env = command(plan, [tmp_path / "els", tmp_path / "static"], tmp_path / "web01-kvm",
                         tmp_path / "log", environ={"PATH": "/usr/bin"})
-    assert argv[:9] == ["disk-image-create", "-a", "amd64", "-o", str(tmp_path / "web01-kvm"), "-t", "qcow2",
+    assert os.path.basename(argv[0]) == "disk-image-create"
+    assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(argv[0])      # DIB's helpers beside it
+    assert argv[1:9] == ["-a", "amd64", "-o", str(tmp_path / "web01-kvm"), "-t", "qcow2",
                         "--logfile", str(tmp_path / "log")]
     assert argv[9:] == ["debian-minimal", "vm", "migrate-host-web01"]
     assert env["ELEMENTS_PATH"] == os.pathsep.join([str(tmp_path / "els"), str(tmp_path / "static")])
@@ -63,11 +65,11 @@ def test_dry_run_prints_and_renders(example, tmp_path, capsys):
     assert build(example("debian12-web"), plan_of(example("debian12-web"), "kvm"), out, dry_run=True,
                  stream=stream) is None
     env, argv = split_env(parse_shell(capsys.readouterr().out))
-    assert argv[0] == "disk-image-create"
+    assert os.path.basename(argv[0]) == "disk-image-create"
     el_dir = env["ELEMENTS_PATH"].split(os.pathsep)[0]
     assert os.path.isdir(os.path.join(el_dir, "migrate-host-web01"))
     assert "web01-kvm.elements" in stream.getvalue()
-    assert sorted(os.listdir(out)) == ["web01-kvm.elements"]       # no image, no log, no work dir
+    assert sorted(os.listdir(out)) == [".dib-migrate.json", "web01-kvm.elements"]   # no image, log, work dir
 
 
 def test_refuses_release_dib_cannot_rebuild(example, tmp_path):
@@ -90,7 +92,7 @@ def test_unwritable_output(example, tmp_path):
     blocker.write_text("x")
     with pytest.raises(InputError) as e:
         build(example("debian12-web"), plan_of(example("debian12-web")), blocker / "out", dry_run=True)
-    assert e.value.field == "outdir"
+    assert e.value.field == "output" and "Not a directory" in str(e.value)
 
 
 class FakeDib:
@@ -135,10 +137,12 @@ def test_build_qcow2(example, tmp_path, fake_dib):
     final = build(example("debian12-web"), plan, out, stream=stream)
     assert final == out / "web01-kvm.qcow2" and final.is_file()
     argv, env = fake_dib.calls[0]
-    assert argv[argv.index("-o") + 1] == str(out / ".web01-kvm.tmp" / "web01-kvm")   # temporary name
+    work = os.path.dirname(argv[argv.index("-o") + 1])                   # temporary name
+    assert os.path.basename(work).startswith(".web01-kvm.dibm-tmp-") and not os.path.exists(work)
     assert env["DIB_RELEASE"] == "bookworm"
-    assert json.loads((out / "plan.json").read_text()) == plan.to_dict()
-    assert sorted(os.listdir(out)) == ["plan.json", "web01-kvm.elements", "web01-kvm.log", "web01-kvm.qcow2"]
+    assert json.loads((out / "web01-kvm.plan.json").read_text()) == plan.to_dict()
+    assert sorted(os.listdir(out)) == [".dib-migrate.json", "web01-kvm.elements", "web01-kvm.log",
+                                       "web01-kvm.plan.json", "web01-kvm.qcow2"]
     assert "phase: root" in stream.getvalue() and "disk-image-create finished" in stream.getvalue()
 
 
@@ -149,18 +153,37 @@ def test_build_failure_leaves_no_image(example, tmp_path, monkeypatch):
     with pytest.raises(BuildError) as e:
         build(example("debian12-web"), plan_of(example("debian12-web"), "kvm"), out, stream=io.StringIO())
     assert "exit 1" in str(e.value) and "something broke" in str(e.value)
-    assert not (out / "web01-kvm.qcow2").exists() and not (out / "plan.json").exists()
-    assert not (out / ".web01-kvm.tmp").exists()
+    assert not (out / "web01-kvm.qcow2").exists() and not (out / "web01-kvm.plan.json").exists()
+    assert [p for p in os.listdir(out) if "dibm-tmp" in p] == []
+    assert "something broke" in (out / "web01-kvm.log").read_text()      # the log stays for the operator
 
 
 def test_build_keeps_previous_image_on_failure(example, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "web01-kvm.qcow2").write_text("previous image")
+    monkeypatch.setattr(build_mod.subprocess, "Popen", FakeDib(size=1234))
+    build(example("debian12-web"), plan_of(example("debian12-web"), "kvm"), out, stream=io.StringIO())
     monkeypatch.setattr(build_mod.subprocess, "Popen", FakeDib(returncode=2))
     with pytest.raises(BuildError):
         build(example("debian12-web"), plan_of(example("debian12-web"), "kvm"), out, stream=io.StringIO())
-    assert (out / "web01-kvm.qcow2").read_text() == "previous image"
+    assert (out / "web01-kvm.qcow2").stat().st_size == 1234
+
+
+def test_build_refuses_a_file_it_did_not_write(example, tmp_path, fake_dib):
+    out = tmp_path / "out"
+    build(example("debian12-web"), plan_of(example("debian12-web"), "kvm"), out, stream=io.StringIO())
+    (out / "web01-ec2.raw").write_text("the operator's own image")
+    with pytest.raises(InputError) as e:
+        build(example("debian12-web"), plan_of(example("debian12-web"), "ec2"), out, stream=io.StringIO())
+    assert "web01-ec2.raw" in str(e.value) and "not written by dib-migrate" in str(e.value)
+    assert (out / "web01-ec2.raw").read_text() == "the operator's own image"
+
+
+def test_two_targets_share_an_outdir(example, tmp_path, fake_dib):
+    out = tmp_path / "out"
+    for target in ("kvm", "ec2"):
+        build(example("debian12-web"), plan_of(example("debian12-web"), target), out, stream=io.StringIO())
+    assert json.loads((out / "web01-kvm.plan.json").read_text())["target"] == "kvm"
+    assert json.loads((out / "web01-ec2.plan.json").read_text())["target"] == "ec2"
 
 
 def test_build_missing_pinned_versions(example, tmp_path, monkeypatch):
@@ -198,7 +221,7 @@ def test_build_azure_converts_to_fixed_vhd(example, tmp_path, fake_dib, monkeypa
     assert resize[:4] == ["qemu-img", "resize", "-f", "raw"] and resize[-1] == str(4 * MIB)
     assert convert[:8] == ["qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o",
                            "subformat=fixed,force_size"]
-    assert not (out / "web01-azure.raw").exists() and not (out / ".web01-azure.tmp").exists()
+    assert not (out / "web01-azure.raw").exists() and [p for p in os.listdir(out) if "dibm-tmp" in p] == []
 
 
 @pytest.mark.parametrize("size,resized", [(4 * MIB, False), (4 * MIB + 1, True), (1, True)])

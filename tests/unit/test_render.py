@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from dib_migrate import render as render_mod
+from dib_migrate.errors import InputError
 from dib_migrate.options import load_profile
 from dib_migrate.render import ELEMENTS_DIR, element_name, package_installs, render, static_elements
 
@@ -59,7 +60,7 @@ def test_golden_tree(example, tmp_path, name, target):
 
 def test_layout_and_data_only(example, tmp_path):
     plan, out, el, paths = rendered(example("debian12-web"), "openstack", tmp_path)
-    assert sorted(os.listdir(out)) == ["elements", "image.yaml", "plan.json"]
+    assert sorted(os.listdir(out)) == [".dib-migrate.json", "elements", "image.yaml", "plan.json"]
     assert sorted(os.listdir(el)) == ["README.rst", "element-deps", "migrate-data", "package-installs.yaml"]
     # data only: no hook directories (DIB takes an element's top-level *.d as phases; deeper
     # ones, like etc/udev/rules.d in the network tree, are plain data), nothing executable
@@ -223,7 +224,7 @@ def test_failure_mid_render_keeps_previous_output(example, tmp_path, monkeypatch
         return real(self, *a, **kw)
     monkeypatch.setattr(type(tmp_path), "write_text", flaky)
     with pytest.raises(OSError):
-        render(plan_of(example("debian12-web"), "azure"), example("debian12-web"), tmp_path / "out")
+        render(plan_of(example("debian12-web"), "kvm", firewall=True), example("debian12-web"), tmp_path / "out")
     monkeypatch.undo()
     assert tree_text(tmp_path / "out", tmp_path / "out") == before
     assert leftovers(tmp_path) == []
@@ -232,8 +233,17 @@ def test_failure_mid_render_keeps_previous_output(example, tmp_path, monkeypatch
 def test_rerender_replaces_old_content(example, tmp_path):
     out = tmp_path / "out"
     render(plan_of(example("debian12-web"), "openstack"), example("debian12-web"), out)
-    render(plan_of(example("debian12-web"), "kvm"), example("debian12-web"), out)
     data = out / "elements" / "migrate-host-web01" / "migrate-data"
-    assert not (data / "cloud").exists()
-    assert yaml.safe_load((data / "plan.json").read_text())["target"] == "kvm"
+    (data / "stale").write_text("from the previous render\n")
+    render(plan_of(example("debian12-web"), "openstack", firewall=True), example("debian12-web"), out)
+    assert not (data / "stale").exists()
     assert leftovers(tmp_path) == []
+
+
+def test_other_targets_element_set_is_not_replaced(example, tmp_path):
+    out = tmp_path / "out"
+    render(plan_of(example("debian12-web"), "openstack"), example("debian12-web"), out)
+    before = tree_text(out, out)
+    with pytest.raises(InputError, match="target openstack"):
+        render(plan_of(example("debian12-web"), "kvm"), example("debian12-web"), out)
+    assert tree_text(out, out) == before and leftovers(tmp_path) == []
