@@ -30,7 +30,7 @@ def test_build_dry_run_prints_a_complete_command(capsys, tmp_path):
     code, out, err = run(capsys, "build", DEBIAN, "--target", "kvm", "-o", str(out_dir), "--dry-run")
     assert code == 0, err
     env, argv = split_env(parse_shell(out))
-    assert argv[0] == "disk-image-create"
+    assert os.path.basename(argv[0]) == "disk-image-create"
     assert argv[argv.index("-t") + 1] == "qcow2" and argv[argv.index("-a") + 1] == "amd64"
     assert argv[argv.index("-o") + 1] == str(out_dir / "web01-kvm")
     assert argv[argv.index("--logfile") + 1] == str(out_dir / "web01-kvm.log")
@@ -54,10 +54,12 @@ def test_console_script_dry_run(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "dib-migrate")
     if not os.path.exists(exe):
         pytest.skip("dib-migrate console script not installed")
+    # a plain PATH, no activated virtualenv: DIB is found beside the interpreter
     p = subprocess.run([exe, "build", DEBIAN, "--target", "kvm", "-o", str(tmp_path / "o"), "--dry-run"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60,
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": os.environ.get("HOME", "/root")})
     assert p.returncode == 0, p.stderr
-    assert "disk-image-create" in split_env(parse_shell(p.stdout))[1]
+    assert split_env(parse_shell(p.stdout))[1][0] == os.path.join(os.path.dirname(exe), "disk-image-create")
 
 
 # --- plan / render / targets -----------------------------------------------------------------
