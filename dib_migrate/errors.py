@@ -4,7 +4,7 @@ import reprlib
 MAX_PROBLEM = 600       # a refusal is read in a terminal: it names the field, it does not dump the file
 
 _quote = reprlib.Repr()
-_quote.maxstring = _quote.maxother = 60
+_quote.maxstring = _quote.maxother = 100
 _quote.maxlist = _quote.maxtuple = _quote.maxdict = _quote.maxset = 4
 _quote.maxlevel = 2
 

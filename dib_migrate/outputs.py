@@ -73,6 +73,16 @@ def check_tree(path, kind, host, target, option="-o"):
             mark.get("kind"), mark.get("host"), mark.get("target"), kind, host, target))
 
 
+def make_parent(path, option="-o"):
+    """Create the directory an output goes into; a file in the way is named, not reported as EEXIST."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(option, "output", str(path), "a component of the path is a file: Not a directory")
+    except OSError as e:
+        raise InputError(option, "output", str(path), "cannot create its directory: %s" % e.strerror)
+
+
 def prepare_outdir(path, names, option="-o"):
     """Create or adopt a build's OUTDIR and check that ``names`` in it are free or were written by us."""
     path = Path(path)

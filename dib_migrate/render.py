@@ -170,7 +170,7 @@ def render(plan, report, outdir, output_base=None, extra_paths=(), option="-o"):
     """
     outdir = Path(os.path.abspath(str(outdir)))
     outputs.check_tree(outdir, "elements", plan.host, plan.target, option)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
+    outputs.make_parent(outdir, option)
     elements_path = [outdir / "elements", ELEMENTS_DIR] + [Path(p).resolve() for p in extra_paths]
     with outputs.staging(outdir.parent, outdir.name) as work:
         tmp = work / outputs.TREE

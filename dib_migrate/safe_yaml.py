@@ -56,6 +56,8 @@ def _check_node(file, node, path):
             kline = key.start_mark.line + 1
             if not isinstance(key, yaml.ScalarNode):
                 raise InputError(file, _where(path), None, "a mapping key that is not a plain value (line %d)" % kline)
+            if key.tag == "tag:yaml.org,2002:merge":
+                raise InputError(file, _where(path), "<<", "YAML merge keys are refused (line %d)" % kline)
             if key.value in keys:
                 raise InputError(file, _where(path + (key.value,)), None, "duplicate key %s (lines %d and %d)"
                                  % (excerpt(key.value), keys[key.value], kline))
