@@ -43,6 +43,12 @@ def find(tool, path=None):
 
 
 def disk_image_create():
+    """DIB's entry point: $DIB_MIGRATE_DIB (another installation), beside the interpreter, or on PATH."""
+    override = os.environ.get("DIB_MIGRATE_DIB")
+    if override:
+        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
+            raise ToolMissing("DIB_MIGRATE_DIB=%s is not an executable file" % override)
+        return override
     found = find("disk-image-create")
     if not found:
         raise ToolMissing("disk-image-create was found neither next to %s nor on PATH: install diskimage-builder "

@@ -34,8 +34,8 @@ def test_command(example, tmp_path):
                         tmp_path / "log", environ={"PATH": "/usr/bin"})
     assert os.path.basename(argv[0]) == "disk-image-create"
     assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(argv[0])      # DIB's helpers beside it
-    assert argv[1:9] == ["-a", "amd64", "-o", str(tmp_path / "web01-kvm"), "-t", "qcow2",
-                        "--logfile", str(tmp_path / "log")]
+    assert argv[1:9] == ["-a", "amd64", "-o", str(tmp_path / "web01-kvm"), "-t", "qcow2", "--logfile",
+                         str(tmp_path / "log")]
     assert argv[9:] == ["debian-minimal", "vm", "migrate-host-web01"]
     assert env["ELEMENTS_PATH"] == os.pathsep.join([str(tmp_path / "els"), str(tmp_path / "static")])
     assert env["DIB_RELEASE"] == "bookworm" and "net.ifnames=0" in env["DIB_BOOTLOADER_DEFAULT_CMDLINE"]
