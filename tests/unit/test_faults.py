@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.faults      # ~2 minutes of SIGKILLs: tox -e faults
-
 from dib_migrate.outputs import MARK
 
 from .helpers import EXAMPLES
 
+pytestmark = pytest.mark.faults      # ~2 minutes of SIGKILLs: tox -e faults
 REPORT = str(EXAMPLES / "debian12-web" / "report.yaml")
 RUNS = 30
 # a stand-in for disk-image-create: logs phases and writes the image in slow chunks, so a kill can land
