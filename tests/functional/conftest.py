@@ -114,7 +114,8 @@ def build(workdir, report, source):
         seconds = time.monotonic() - start
         assert image.is_file(), "build wrote no %s (found: %s)" % (
             image, sorted(p.name for p in out.iterdir()))
-        assert (out / "plan.json").is_file()
-        _BUILDS[target] = Built(target, image, out / "plan.json", seconds)
+        plan = out / ("%s-%s.plan.json" % (fx.HOSTNAME, target))
+        assert plan.is_file()
+        _BUILDS[target] = Built(target, image, plan, seconds)
         return _BUILDS[target]
     return get
