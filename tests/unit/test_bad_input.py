@@ -309,3 +309,30 @@ def test_full_overlay_may_carry_dev(tmp_path):
 def test_case_count():
     """The safety issue asks for at least 60 bad inputs."""
     assert len(CASES) + len(OPTION_CASES) + len(OUTPUT_CASES) + 1 >= 60
+
+
+def test_missing_host_tool_names_the_package(tmp_path):
+    from dib_migrate import hosttools
+    from dib_migrate.errors import ToolMissing
+    with pytest.raises(ToolMissing) as e:
+        hosttools.check(["debian-minimal", "vm"], path=str(tmp_path))
+    assert "qemu-img" in str(e.value) and "qemu-utils" in str(e.value) and "debootstrap" in str(e.value)
+
+
+def test_missing_dib_exit_2(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIB_MIGRATE_DIB", str(tmp_path / "no-such-dib"))
+    check_refused(capsys, tmp_path, ["build", str(DEBIAN), "--target", "kvm", "-o", str(tmp_path / "o")],
+                  "DIB_MIGRATE_DIB")
+
+
+def test_internal_error_has_no_traceback(capsys, monkeypatch):
+    import dib_migrate.cli as cli_mod
+
+    def boom(args):
+        raise KeyError("surprise")
+    monkeypatch.setattr(cli_mod, "cmd_targets", boom)
+    assert main(["targets"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error" in err and "--debug" in err and "Traceback" not in err
+    with pytest.raises(KeyError):
+        main(["targets", "--debug"])
