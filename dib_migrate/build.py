@@ -58,10 +58,13 @@ def _progress(msg, start, stream):
     stream.flush()
 
 
-def run_dib(argv, env, logfile, stream=sys.stderr):
-    """Run disk-image-create, printing each phase with elapsed time; DIB's full log goes to logfile."""
+def run_dib(argv, env, logfile, stream=sys.stderr, shown_log=None):
+    """Run disk-image-create, printing each phase with elapsed time; DIB's full log goes to logfile.
+
+    ``shown_log`` is where the operator will find the log (it is written in staging, then moved).
+    """
     start = time.monotonic()
-    _progress("disk-image-create started (full log: %s)" % logfile, start, stream)
+    _progress("disk-image-create started (full log: %s)" % (shown_log or logfile), start, stream)
     full_env = dict(os.environ)
     full_env.update(env)
     with open(os.devnull, "w") as devnull:
@@ -146,7 +149,7 @@ def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, im
         logfile = work / names["log"]
         argv, env = command(plan, paths, work / name, logfile, compress, image_size)
         try:
-            run_dib(argv, env, str(logfile), stream)
+            run_dib(argv, env, str(logfile), stream, shown_log=str(outdir / names["log"]))
         finally:
             if logfile.exists():             # the log is the operator's answer when a build fails
                 os.replace(str(logfile), str(outdir / names["log"]))
