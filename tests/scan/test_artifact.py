@@ -1,21 +1,20 @@
 """The single-file scanner (dib_migrate.scan.artifact): a deterministic zipapp that runs on
 the oldest Python here and writes the same report as the package it was built from."""
-import io
 import os
 import re
 import shutil
 import stat
 import subprocess
-import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dib_migrate.scan import artifact as A
 from dib_migrate.scan import build_artifact
 from dib_migrate.scan import scanner as S
+from tests.scan.scan_output import overlay_members
+from tests.scan.scan_output import read_report as load
 from tests.support import fixture as F
 from tests.support.rootfs import Chroot, debian_root, have_debootstrap
 
@@ -82,16 +81,8 @@ def test_every_module_compiles_on_the_oldest_python(tmp_path):
     assert out.stdout.startswith("usage: dib-migrate scan")
 
 
-def load(out):
-    return yaml.safe_load((out / "report.yaml").read_text())
-
-
 def members(out, report):
-    data = (out / report["overlay"]["archive"]).read_bytes()
-    if data[:4] == b"\x28\xb5\x2f\xfd":
-        data = subprocess.run(["zstd", "-dc"], input=data, stdout=subprocess.PIPE, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        return sorted((m.name, m.type, m.mode, m.size, m.linkname) for m in tar.getmembers())
+    return sorted((m.name, m.type, m.mode, m.size, m.linkname) for m in overlay_members(out, report).values())
 
 
 def comparable(report):
