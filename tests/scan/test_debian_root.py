@@ -1,20 +1,19 @@
 """Scan a real debootstrapped Debian 12 root prepared like the shared debian12-web server
 (tests/support/fixture.py) and check the report and the overlay against the root itself and
 against independent tools: dpkg-query, systemctl --root and debsums."""
-import io
 import json
 import os
 import shutil
 import stat
 import subprocess
-import tarfile
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dib_migrate.scan import scanner as S
+from tests.scan.scan_output import overlay_members as members
+from tests.scan.scan_output import read_report as load
 from tests.support import fixture as F
 from tests.support.rootfs import have_debootstrap
 
@@ -44,18 +43,6 @@ def web(tmp_path_factory):
     out = base / "out"
     assert S.main(["--root", str(root), "-o", str(out), "-q"]) == 0
     return fx, out
-
-
-def load(out):
-    return yaml.safe_load((out / "report.yaml").read_text())
-
-
-def members(out, report):
-    data = (out / report["overlay"]["archive"]).read_bytes()
-    if data[:4] == b"\x28\xb5\x2f\xfd":
-        data = subprocess.run(["zstd", "-dc"], input=data, stdout=subprocess.PIPE, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        return {"/" + m.name.rstrip("/"): m for m in tar.getmembers()}
 
 
 def test_report_is_valid_yaml_and_private(web):

@@ -20,10 +20,10 @@ def have_debootstrap():
     return os.geteuid() == 0 and shutil.which("debootstrap") is not None
 
 
-def _cached_tarball(include, variant):
-    key = hashlib.sha256(("%s|%s|%s" % (SUITE, variant, ",".join(sorted(include)))).encode()).hexdigest()[:12]
+def _cached_tarball(include, variant, suite=SUITE):
+    key = hashlib.sha256(("%s|%s|%s" % (suite, variant, ",".join(sorted(include)))).encode()).hexdigest()[:12]
     CACHE.mkdir(parents=True, exist_ok=True)
-    tarball = CACHE / ("%s-%s-%s.tar" % (SUITE, variant, key))
+    tarball = CACHE / ("%s-%s-%s.tar" % (suite, variant, key))
     with open(CACHE / ".lock", "w") as lock:
         # several pytest workers or helpers may ask for the same root at once
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -34,7 +34,7 @@ def _cached_tarball(include, variant):
         cmd = ["debootstrap", "--variant=" + variant]
         if include:
             cmd.append("--include=" + ",".join(sorted(include)))
-        cmd += [SUITE, str(work), MIRROR]
+        cmd += [suite, str(work), MIRROR]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         tmp = tarball.with_suffix(".tmp")
         subprocess.run(["tar", "--numeric-owner", "--xattrs", "--acls", "-C", str(work),
@@ -44,9 +44,9 @@ def _cached_tarball(include, variant):
         return tarball
 
 
-def debian_root(dest, include=(), variant="minbase"):
-    """Make ``dest`` a fresh Debian 12 root (debootstrap ``variant`` plus ``include``)."""
-    tarball = _cached_tarball(tuple(include), variant)
+def debian_root(dest, include=(), variant="minbase", suite=SUITE):
+    """Make ``dest`` a fresh Debian root of ``suite`` (debootstrap ``variant`` plus ``include``)."""
+    tarball = _cached_tarball(tuple(include), variant, suite)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "--numeric-owner", "--xattrs", "--acls", "-C", str(dest),

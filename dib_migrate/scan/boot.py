@@ -1,0 +1,57 @@
+"""Init system, kernels and boot loader."""
+import os
+import re
+
+from .names import valid
+
+
+def detect_init_system(root, names):
+    init = root.readlink("/sbin/init") or root.readlink("/usr/sbin/init") or ""
+    try:
+        resolved = root.resolve("/sbin/init")
+    except OSError:
+        resolved = init
+    if "systemd" in init or "systemd" in resolved:
+        return "systemd"
+    if "upstart" in names or (root.exists("/sbin/initctl") and root.glob("/etc/init", "*.conf")
+                              and not root.exists("/etc/inittab")):
+        return "upstart"
+    if not root.exists("/sbin/init") and ("systemd" in names or root.exists("/lib/systemd/systemd")):
+        return "systemd"
+    return "sysv"
+
+
+KERNEL_PACKAGE = re.compile(r"^(linux-image-.+|kernel|kernel-(xen|PAE|pae|core|default|uek|ml|lt|smp|"
+                            r"hugemem|rt|xenU|bigsmp|desktop|preempt|ec2|azure|64k)|pve-kernel-.+|"
+                            r"proxmox-kernel-.+)$")
+
+
+def kernel_packages(packages):
+    return sorted(set(p["name"] for p in packages if KERNEL_PACKAGE.match(p["name"])
+                      and not p["name"].startswith("linux-image-dbg")))
+
+
+def running_kernel(root):
+    if root.live:
+        return os.uname()[2]
+    # an offline root boots its newest installed kernel
+    versions = [v for v in root.listdir("/lib/modules") if valid("kernel", v)]
+    versions.sort(key=_version_key)
+    return versions[-1] if versions else None
+
+
+def _version_key(text):
+    return [int(p) if p.isdigit() else -1 for p in re.split(r"[^0-9]+", text) if p]
+
+
+def detect_bootloader(root, names):
+    if names & {"grub-pc", "grub2", "grub2-pc", "grub2-common", "grub-common", "grub2-tools",
+                "grub-efi-amd64", "grub-efi-arm64", "grub2-efi-x64", "grub2-efi"}:
+        return "grub2"
+    if "grub-legacy" in names or "grub" in names:
+        return "grub-legacy"
+    if root.exists("/boot/grub/grub.cfg") or root.exists("/boot/grub2/grub.cfg"):
+        return "grub2"
+    if root.exists("/boot/grub/menu.lst") or root.exists("/boot/grub/grub.conf"):
+        return "grub-legacy"
+    return "none"

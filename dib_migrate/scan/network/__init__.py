@@ -1,0 +1,1 @@
+"""Network configuration: one module per manager; detect.py picks the manager."""

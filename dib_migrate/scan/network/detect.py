@@ -1,0 +1,119 @@
+"""Which manager configures the network, and the interfaces it configures."""
+import re
+
+from ..names import valid
+from .ifupdown import ifupdown_files, parse_ifupdown
+from .netplan import netplan_interfaces
+from .network_scripts import network_scripts_interfaces
+from .networkd import networkd_interfaces
+from .networkmanager import nm_keyfile_interfaces
+
+
+def udev_macs(root):
+    """NAME -> MAC from persistent-net udev rules, the only record of a MAC on an offline disk."""
+    macs = {}
+    for path in root.glob("/etc/udev/rules.d", "*net*.rules"):
+        for line in (root.read(path) or "").splitlines():
+            mac = re.search(r'ATTR\{address\}=="([0-9A-Fa-f:]{17})"', line)
+            name = re.search(r'NAME="([^"]+)"', line)
+            if mac and name and not line.lstrip().startswith("#"):
+                macs[name.group(1)] = mac.group(1).lower()
+    return macs
+
+
+def resolv_nameservers(root):
+    out = []
+    for line in (root.read("/etc/resolv.conf") or "").splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "nameserver" and not words[1].startswith("127."):
+            out.append(words[1])
+    return out
+
+
+def detect_network(root, names, services, progress):
+    enabled = set(s["name"] for s in services if s["state"] == "enabled")
+    sources = {
+        "netplan": lambda: netplan_interfaces(root, progress),
+        "NetworkManager": lambda: nm_keyfile_interfaces(root),
+        "systemd-networkd": lambda: networkd_interfaces(root),
+        "wicked": lambda: network_scripts_interfaces(root),
+        "ifupdown": lambda: parse_ifupdown(ifupdown_files(root)),
+        "network-scripts": lambda: network_scripts_interfaces(root),
+    }
+    if root.glob("/etc/netplan", "*.yaml") and ("netplan.io" in names or "netplan" in names):
+        manager = "netplan"
+    elif "NetworkManager" in enabled and ({"network-manager", "NetworkManager"} & names):
+        manager = "NetworkManager"
+    elif "systemd-networkd" in enabled and root.glob("/etc/systemd/network", "*.network"):
+        manager = "systemd-networkd"
+    elif "wicked" in names or "wicked" in enabled:
+        manager = "wicked"
+    elif root.exists("/etc/network/interfaces") and ("ifupdown" in names or "ifupdown2" in names
+                                                     or not root.isdir("/etc/sysconfig/network-scripts")):
+        manager = "ifupdown"
+    elif root.isdir("/etc/sysconfig/network-scripts"):
+        manager = "network-scripts"
+    else:
+        manager = "ifupdown" if "ifupdown" in names else "systemd-networkd"
+    order = [manager] + [m for m in ("network-scripts", "NetworkManager", "netplan", "systemd-networkd",
+                                     "ifupdown") if m != manager]
+    if manager == "NetworkManager":
+        order.insert(1, "network-scripts")   # NetworkManager's ifcfg-rh plugin reads those files
+    interfaces, seen = [], set()
+    for source in order:
+        if source != manager and interfaces and source not in ("network-scripts",):
+            continue
+        for iface in sources[source]():
+            base = iface["name"].split(":")[0]
+            if ":" in iface["name"] and base in seen:
+                # ifupdown/ifcfg alias (eth0:1): one more address of the real interface
+                for known in interfaces:
+                    if known["name"] == base:
+                        known["addresses"].extend(a for a in iface["addresses"]
+                                                  if a not in known["addresses"])
+                continue
+            if iface["name"] in seen or iface["mode"] is None:
+                continue
+            seen.add(iface["name"])
+            interfaces.append(iface)
+    macs = udev_macs(root)
+    fallback_dns = resolv_nameservers(root)
+    out = []
+    for iface in interfaces:
+        if iface["mac"] is None:
+            iface["mac"] = live_mac(iface["name"]) if root.live else macs.get(iface["name"])
+        if iface["mode"] == "static" and not iface["dns"]:
+            iface["dns"] = list(fallback_dns)   # static configs often leave DNS to resolv.conf
+        cleaned = clean_interface(iface)
+        if cleaned is None:
+            progress.warn("interface %r left out: its name or addresses are not valid" % iface["name"])
+        else:
+            out.append(cleaned)
+    return {"manager": manager, "interfaces": out, "hosts": root.read("/etc/hosts")}
+
+
+def live_mac(name):
+    try:
+        with open("/sys/class/net/%s/address" % name) as f:
+            return f.read().strip()
+    except (OSError, IOError):
+        return None
+
+
+def clean_interface(iface):
+    if not valid("interface", iface["name"]):
+        return None
+    mac = (iface["mac"] or "").lower() or None
+    addresses = [a for a in iface["addresses"] if valid("cidr", a or "")]
+    if iface["mode"] == "static" and not addresses:
+        return None
+    path = iface["config_file"]
+    return {
+        "name": iface["name"],
+        "mac": mac if valid("mac", mac or "") else None,
+        "mode": iface["mode"],
+        "addresses": addresses,
+        "gateway": iface["gateway"] if valid("ip", iface["gateway"] or "") else None,
+        "dns": [d for d in iface["dns"] if valid("ip", d)],
+        "config_file": path if valid("abspath", path or "") else None,
+    }

@@ -1,0 +1,35 @@
+"""netplan YAML files."""
+from ..yamlread import SimpleYAMLError, parse_simple_yaml
+from .interface import cidr, new_interface
+
+
+def netplan_interfaces(root, progress):
+    out = []
+    for path in root.glob("/etc/netplan", "*.yaml"):
+        try:
+            doc = parse_simple_yaml(root.read(path) or "") or {}
+            network = doc.get("network") or {}
+        except (SimpleYAMLError, AttributeError, IndexError) as e:
+            progress.warn("%s: not understood, its interfaces are left out (%s)" % (path, e))
+            continue
+        for kind in ("ethernets", "bonds", "bridges", "vlans"):
+            for name, conf in sorted((network.get(kind) or {}).items()):
+                conf = conf if isinstance(conf, dict) else {}
+                name = conf.get("set-name") or name
+                iface = new_interface(str(name), path)
+                match = conf.get("match") if isinstance(conf.get("match"), dict) else {}
+                iface["mac"] = match.get("macaddress") or conf.get("macaddress")
+                iface["addresses"] = [cidr(a) for a in (conf.get("addresses") or []) if isinstance(a, str)]
+                iface["gateway"] = conf.get("gateway4") or conf.get("gateway6")
+                for route in conf.get("routes") or []:
+                    if isinstance(route, dict) and route.get("to") in ("default", "0.0.0.0/0") \
+                            and not iface["gateway"]:
+                        iface["gateway"] = route.get("via")
+                ns = conf.get("nameservers") if isinstance(conf.get("nameservers"), dict) else {}
+                iface["dns"] = [str(a) for a in (ns.get("addresses") or [])]
+                if conf.get("dhcp4") is True or (conf.get("dhcp6") is True and not iface["addresses"]):
+                    iface["mode"] = "dhcp"
+                elif iface["addresses"]:
+                    iface["mode"] = "static"
+                out.append(iface)
+    return out

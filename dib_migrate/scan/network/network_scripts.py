@@ -1,0 +1,55 @@
+"""ifcfg files: Red Hat's network-scripts and SUSE's wicked (/etc/sysconfig/network)."""
+import os
+import re
+
+from ..keyvalue import parse_shell_vars
+from .interface import cidr, new_interface
+
+
+def parse_ifcfg(path, text, global_vars=None):
+    """One ifcfg-* file (network-scripts or wicked) -> interface or None."""
+    v = parse_shell_vars(text)
+    name = v.get("DEVICE") or v.get("NAME") or os.path.basename(path)[len("ifcfg-"):]
+    if name == "lo" or not name:
+        return None
+    iface = new_interface(name, path)
+    iface["mac"] = v.get("HWADDR") or v.get("MACADDR") or v.get("LLADDR") or None
+    proto = v.get("BOOTPROTO", "none").lower()
+    keys = sorted(k for k in v if re.match(r"^IPADDR[0-9]*(_[A-Za-z0-9]+)?$", k))
+    for key in keys:
+        suffix = key[len("IPADDR"):]
+        mask = v.get("PREFIX" + suffix) or v.get("NETMASK" + suffix)
+        if not mask and not suffix:
+            mask = v.get("PREFIX0") or v.get("NETMASK0")
+        addr = cidr(v[key], mask)
+        if addr:
+            iface["addresses"].append(addr)
+    for addr in (v.get("IPV6ADDR", "") + " " + v.get("IPV6ADDR_SECONDARIES", "")).split():
+        iface["addresses"].append(cidr(addr))
+    if proto in ("dhcp", "bootp", "dhcp4", "dhcp6"):
+        iface["mode"] = "dhcp"
+    elif iface["addresses"]:
+        iface["mode"] = "static"
+    iface["gateway"] = v.get("GATEWAY") or (global_vars or {}).get("GATEWAY") or None
+    iface["dns"] = [v[k] for k in ("DNS1", "DNS2", "DNS3") if v.get(k)]
+    return iface
+
+
+def network_scripts_interfaces(root):
+    glob_vars = parse_shell_vars(root.read("/etc/sysconfig/network") or "")
+    out = []
+    for d in ("/etc/sysconfig/network-scripts", "/etc/sysconfig/network"):
+        for path in root.glob(d, "ifcfg-*"):
+            if re.search(r"(\.bak|\.orig|\.rpmnew|\.rpmsave|~|\.old)$", path):
+                continue
+            iface = parse_ifcfg(path, root.read(path) or "", glob_vars)
+            if iface:
+                out.append(iface)
+    routes = root.read("/etc/sysconfig/network/routes") or ""
+    for line in routes.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "default":
+            for iface in out:
+                if iface["mode"] == "static" and not iface["gateway"]:
+                    iface["gateway"] = words[1]
+    return out

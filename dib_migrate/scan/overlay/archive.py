@@ -1,0 +1,123 @@
+"""The overlay archive: GNU tar (xattrs, ACLs) or tarfile, compressed with zstd or gzip."""
+import gzip
+import hashlib
+import shutil
+import subprocess
+import tarfile
+import tempfile
+
+
+def gnu_tar_flags():
+    """GNU tar's flags for xattrs/ACLs where this tar has them; None when there is no GNU tar."""
+    try:
+        proc = subprocess.Popen(["tar", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out = proc.communicate()[0].decode("utf-8", "replace")
+    except OSError:
+        return None
+    if "--no-recursion" not in out or "--null" not in out:
+        return None
+    flags = []
+    for flag in ("--xattrs", "--acls", "--selinux"):
+        if flag in out:
+            flags.append(flag)
+    if "--xattrs-include" in out:
+        flags.append("--xattrs-include=*")
+    if "--verbatim-files-from" in out:
+        flags.append("--verbatim-files-from")
+    return flags
+
+
+def compressor():
+    """(argv, archive suffix): zstd where it exists, else gzip."""
+    if shutil.which("zstd"):
+        return (["zstd", "-q", "-c", "-T0", "-3"], ".zst")
+    if shutil.which("gzip"):
+        return (["gzip", "-c", "-6"], ".gz")
+    return (None, ".gz")
+
+
+def write_archive(root, paths, fileobj, progress):
+    """Write a PAX tar of ``paths`` (in-root) to ``fileobj``, compressed; returns the suffix."""
+    argv, suffix = compressor()
+    flags = gnu_tar_flags()
+    if flags is not None:
+        names = [p.lstrip("/") for p in paths]
+        if "--verbatim-files-from" not in flags:
+            names = ["./" + n for n in names]    # old tar takes a leading '-' for an option
+        listing = tempfile.NamedTemporaryFile(prefix="dib-migrate-scan-", suffix=".list")
+        try:
+            listing.write(b"\0".join(n.encode("utf-8", "surrogateescape") for n in names) + b"\0")
+            listing.flush()
+            tar_argv = (["tar", "--create", "--format=pax", "--numeric-owner", "--no-recursion", "--null",
+                         "--sparse", "-C", root.path] + flags + ["-T", listing.name, "-f", "-"])
+            _pipe_tar(tar_argv, argv, fileobj, progress)
+        finally:
+            listing.close()
+        return suffix
+    progress.warn("GNU tar not found: archiving with Python's tarfile (no xattrs or ACLs)")
+    if argv is None:
+        with gzip.GzipFile(fileobj=fileobj, mode="wb", mtime=0) as gz:
+            _tarfile_archive(root, paths, gz)
+        return ".gz"
+    comp = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=fileobj)
+    _tarfile_archive(root, paths, comp.stdin)
+    comp.stdin.close()
+    if comp.wait() != 0:
+        raise RuntimeError("%s failed" % argv[0])
+    return suffix
+
+
+def _pipe_tar(tar_argv, comp_argv, fileobj, progress):
+    stderr = tempfile.TemporaryFile()
+    if comp_argv is None:
+        tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=stderr)
+        with gzip.GzipFile(fileobj=fileobj, mode="wb", mtime=0) as gz:
+            shutil.copyfileobj(tar.stdout, gz, 1 << 20)
+        comp_rc = 0
+    else:
+        tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=stderr)
+        comp = subprocess.Popen(comp_argv, stdin=tar.stdout, stdout=fileobj)
+        tar.stdout.close()
+        comp_rc = comp.wait()
+    tar_rc = tar.wait()
+    stderr.seek(0)
+    messages = stderr.read().decode("utf-8", "replace").strip()
+    stderr.close()
+    if messages:
+        for line in messages.splitlines()[:20]:
+            progress.warn(line)
+    # GNU tar exits 1 when a file changed while it was read: normal on a live system
+    if tar_rc not in (0, 1) or comp_rc != 0:
+        raise RuntimeError("archiving failed (tar exit %s, compressor exit %s)" % (tar_rc, comp_rc))
+
+
+def _tarfile_archive(root, paths, stream):
+    with tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for inner in paths:
+            host_path = root.host(inner)
+            try:
+                info = tar.gettarinfo(host_path, arcname=inner.lstrip("/"))
+            except OSError:
+                continue
+            if info is None:
+                continue
+            info.uname = info.gname = ""     # numeric owners only
+            if info.isreg():
+                try:
+                    with open(host_path, "rb") as f:
+                        tar.addfile(info, f)
+                except (OSError, IOError):
+                    continue
+            else:
+                tar.addfile(info)
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            digest.update(block)
+    return digest.hexdigest()

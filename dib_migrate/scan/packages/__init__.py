@@ -1,0 +1,1 @@
+"""Installed packages and their files, one module per package format."""

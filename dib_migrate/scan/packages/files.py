@@ -1,0 +1,26 @@
+"""Which paths packages own and which of those differ from their package."""
+
+
+class PackageFiles(object):
+    """Which paths packages own, and which of those differ from the package.
+
+    Paths are canonical in-root paths (directory symlinks such as /bin -> usr/bin
+    resolved), so they compare with what a walk of the physical tree finds.
+    """
+
+    def __init__(self, method=None):
+        self.owned = set()
+        self.changed = set()
+        self.method = method         # "ctime", "thorough" or "rpm -Va" (the report's scanner.verify)
+        self.verified_files = 0      # package files checked, hashed or not
+        self.hashed_files = 0
+        self.hashed_bytes = 0
+        self.skipped_files = 0       # unchanged since their package was installed (ctime)
+        self._finish = None
+
+    def wait(self):
+        """Block until the verification running in the background is complete."""
+        if self._finish is not None:
+            finish, self._finish = self._finish, None
+            finish()
+        return self
