@@ -119,15 +119,18 @@ def output_names(plan):
             "log": name + ".log", "elements": name + ".elements"}
 
 
+def refuse(report, plan):
+    """InputError (exit 2) naming the first blocker's field and value, listing every blocker."""
+    if plan.blockers:
+        b = plan.blockers[0]
+        raise InputError(report.path, b.field, b.value, "; ".join(
+            "%s: %s; fix: %s" % (x.rule, x.message, x.fix) for x in plan.blockers))
+
+
 def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, image_size=None,
           stream=sys.stderr):
     """Render and build; returns the final image path (or None on a dry run)."""
-    if plan.strategy == "packages" and any(w.rule == "preflight-base" for w in plan.warnings):
-        raise InputError(report.path, "os.distro", "%s %s" % (plan.distro, plan.version),
-                         "diskimage-builder cannot rebuild this release; use --strategy rootfs with a full overlay")
-    if plan.strategy == "rootfs" and any(w.rule == "preflight-rootfs" for w in plan.warnings):
-        raise InputError(report.path, "overlay.mode", report.overlay.mode if report.overlay else "(no overlay)",
-                         "--strategy rootfs needs an overlay of mode full (scan with --full)")
+    refuse(report, plan)
     hosttools.disk_image_create()       # before anything is written: exit 2 with what to install
     if not dry_run:
         hosttools.check(plan.build.elements)

@@ -6,6 +6,7 @@ import sys
 
 import yaml
 
+from . import rule_registry as R
 from .errors import BuildError, InputError, ToolMissing
 from .targets import TARGETS
 
@@ -27,7 +28,7 @@ def _plan_args(p):
     p.add_argument("--identity", choices=("keep", "reset"), default="keep",
                    help="keep machine-id, SSH host keys and cloud-init state (default) or reset them (template)")
     p.add_argument("--check-mirror", action="store_true",
-                   help="read the target mirror's package index and warn about packages (and pinned versions) it "
+                   help="read the target mirror's package index and block on packages (and pinned versions) it "
                         "lacks; build refuses to start on them (implied by --pin-versions on Debian/Ubuntu)")
     p.add_argument("--mirror", metavar="URL", help="distribution mirror for --check-mirror (default: DIB's)")
     p.add_argument("--element", action="append", default=[], metavar="NAME", help="add a site element (repeatable)")
@@ -59,26 +60,28 @@ def _load(args):
 
 
 def _check_mirror(args, plan):
-    """Add preflight-mirror warnings; the check reads the network, so it stays out of make_plan."""
+    """Add preflight-mirror findings; the check reads the network, so it stays out of make_plan."""
     import dataclasses
     from . import mirror
-    from .plan.model import Warning
+    from .plan.model import Blocker, Warning
     if not mirror.supported(plan):
         if not args.check_mirror:
             return plan
-        found = [Warning("preflight-mirror", "no mirror check for %s; the build will tell" % plan.distro)]
-    else:
-        sys.stderr.write("checking %s %s packages against the mirror...\n" % (plan.distro, plan.build.release))
-        index = mirror.fetch_index(plan.distro, plan.build.release, plan.build.arch, args.mirror)
-        names, pins = mirror.missing(plan, index)
-        found = []
-        if names:
-            found.append(Warning("preflight-mirror", "the mirror lacks %d package(s): %s" % (
-                len(names), ", ".join(names))))
-        if pins:
-            found.append(Warning("preflight-mirror", "the mirror lacks %d pinned version(s): %s" % (
-                len(pins), ", ".join(pins))))
-    return dataclasses.replace(plan, warnings=plan.warnings + tuple(found))
+        return dataclasses.replace(plan, warnings=plan.warnings + (
+            Warning(R.PREFLIGHT_MIRROR, "no mirror check for %s; the build will tell" % plan.distro),))
+    sys.stderr.write("checking %s %s packages against the mirror...\n" % (plan.distro, plan.build.release))
+    index = mirror.fetch_index(plan.family, plan.distro, plan.build.release, plan.build.arch, args.mirror)
+    names, pins = mirror.missing(plan, index)
+    found = []
+    if names:
+        found.append(Blocker(R.PREFLIGHT_MIRROR, "the mirror lacks %d package(s): %s" % (len(names), ", ".join(names)),
+                             "drop them from the report's packages or point --mirror at a mirror that has them",
+                             "packages", ", ".join(names)))
+    if pins:
+        found.append(Blocker(R.PREFLIGHT_MIRROR, "the mirror lacks %d pinned version(s): %s" % (
+            len(pins), ", ".join(pins)), "build without --pin-versions, or point --mirror at a mirror that keeps "
+            "old versions (e.g. snapshot.debian.org)", "packages[].version", ", ".join(pins)))
+    return dataclasses.replace(plan, blockers=plan.blockers + tuple(found))
 
 
 def cmd_plan(args):
@@ -105,9 +108,6 @@ def cmd_render(args):
 def cmd_build(args):
     from .build import build
     report, plan = _load(args)
-    lacking = [w.message for w in plan.warnings if w.rule == "preflight-mirror" and "lacks" in w.message]
-    if lacking:
-        raise InputError(args.report, "packages", None, "; ".join(lacking))
     image = build(report, plan, args.output, extra_paths=args.elements_path, dry_run=args.dry_run,
                   compress=not args.no_compress, image_size=args.image_size)
     if image:
@@ -119,7 +119,12 @@ def cmd_targets(args):
     for name in sorted(TARGETS):
         t = TARGETS[name]
         print("%-10s %-6s %s" % (name, t.output_format, t.summary))
-        print("%-10s %-6s rules: %s" % ("", "", ", ".join(t.rules + ["boot-drivers", "boot-console"])))
+        print("%-10s %-6s rules: %s" % ("", "", ", ".join(t.all_rules)))
+    return EXIT_OK
+
+
+def cmd_rules(args):
+    print(R.table(args.format), end="")
     return EXIT_OK
 
 
@@ -158,6 +163,10 @@ def parser():
     sub.add_parser("verify", help="check a built image against its Plan", add_help=False)
     pt = sub.add_parser("targets", help="list targets, formats and the rules each adds")
     pt.set_defaults(func=cmd_targets)
+    pu = sub.add_parser("rules", help="list the rules: id, area, what each does, where it comes from")
+    pu.add_argument("--format", choices=("table", "markdown"), default="table",
+                    help="markdown: the README's rule table")
+    pu.set_defaults(func=cmd_rules)
     return p
 
 

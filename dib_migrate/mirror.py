@@ -1,23 +1,15 @@
 """Pre-flight: which of the Plan's packages (and pinned versions) the target mirror lacks.
 
 Reads the mirror's own package indexes (the suites DIB builds from), so the answer is the
-mirror's, not a guess. Only Debian-family mirrors are read here.
+mirror's, not a guess. Only distros whose class names a default_mirror (Debian, Ubuntu) are read.
 """
 import lzma
 import urllib.error
 import urllib.request
 
+from .actions import ACTIONS
 from .errors import InputError
-from .hostshims import security_mirror
-
-DEFAULT_MIRRORS = {"debian": "http://deb.debian.org/debian", "ubuntu": "http://archive.ubuntu.com/ubuntu"}
-
-
-def _suites(distro, release, mirror):
-    if distro == "ubuntu":
-        return [(mirror, release), (mirror, release + "-updates"), (mirror, release + "-security")]
-    return [(mirror, release), (mirror, release + "-updates"),
-            (security_mirror(mirror), release + "-security")]
+from .distros import distro_class
 
 
 def parse_packages(text, index):
@@ -31,10 +23,11 @@ def parse_packages(text, index):
     return index
 
 
-def fetch_index(distro, release, arch, mirror=None, opener=urllib.request.urlopen):
-    mirror = (mirror or DEFAULT_MIRRORS[distro]).rstrip("/")
+def fetch_index(family, distro, release, arch, mirror=None, opener=urllib.request.urlopen):
+    cls = distro_class(family, distro)
+    mirror = (mirror or cls.default_mirror).rstrip("/")
     index = {}
-    for base, suite in _suites(distro, release, mirror):
+    for base, suite in cls.index_suites(release, mirror):
         url = "%s/dists/%s/main/binary-%s/Packages.xz" % (base, suite, arch)
         try:
             with opener(url, timeout=60) as resp:
@@ -51,17 +44,16 @@ def missing(plan, index):
     """(names the mirror lacks, name=version pins it lacks) for the Plan's installs."""
     names, pins = [], []
     for c in plan.changes:
-        if c.action == "install-packages":
-            versions = c.data.get("versions") or {}
-            for n in c.data["names"]:
-                if n not in index:
-                    names.append(n)
-                elif n in versions and versions[n] not in index[n]:
-                    pins.append("%s=%s" % (n, versions[n]))
-        elif c.action == "install-package" and c.subject not in index:
-            names.append(c.subject)
+        entries = ACTIONS[c.action].packages
+        for n, version, install in entries(c) if entries else ():
+            if not install:
+                continue
+            if n not in index:
+                names.append(n)
+            elif version and version not in index[n]:
+                pins.append("%s=%s" % (n, version))
     return names, pins
 
 
 def supported(plan):
-    return plan.family == "debian" and plan.distro in DEFAULT_MIRRORS
+    return distro_class(plan.family, plan.distro).default_mirror is not None

@@ -1,18 +1,10 @@
 """The Plan as a sysadmin reads it before trusting a build."""
 import textwrap
 
-from .plan.model import AREAS
+from . import rule_registry as R
+from .actions import ACTIONS, AREAS
 
-VERB = {
-    "set-network": "configure", "remove-file": "remove", "write-network-file": "write", "write-hosts": "write",
-    "install-packages": "install", "install-package": "install", "remove-package": "remove",
-    "apply-overlay": "overlay", "prune-etc-links": "prune",
-    "drop-fstab-line": "drop", "keep-fstab-line": "keep", "reset-adjtime": "reset",
-    "cloud-config": "write", "agent-config": "set", "firstboot": "add", "identity": "identity",
-    "selinux-relabel": "relabel", "enable-service": "enable", "disable-service": "disable",
-    "mask-service": "mask", "kernel-args": "cmdline", "initramfs-drivers": "drivers",
-    "regen-initramfs": "regenerate", "regen-grub": "regenerate", "growroot": "grow",
-}
+VERB = {a.name: a.verb for a in ACTIONS.values()}
 
 
 def table(plan, verbose=False, width=110):
@@ -25,9 +17,9 @@ def table(plan, verbose=False, width=110):
             b.arch, b.image_type, " ".join(b.elements), b.release)]
     for area in AREAS:
         changes = [c for c in plan.changes if c.area == area]
-        kept = [c for c in changes if c.rule == "svc-keep"]
+        kept = [c for c in changes if c.rule == R.SVC_KEEP]
         if not verbose:
-            changes = [c for c in changes if c.rule != "svc-keep"]
+            changes = [c for c in changes if c.rule != R.SVC_KEEP]
         if not changes and not kept:
             continue
         out.append("")
@@ -38,8 +30,15 @@ def table(plan, verbose=False, width=110):
             out.append(head + body[0])
             out += [" " * len(head) + line for line in body[1:]]
         if kept and not verbose:
-            out.append("  %-10s %-28s %-19s %s" % ("keep", "%d services" % len(kept), "svc-keep",
+            out.append("  %-10s %-28s %-19s %s" % ("keep", "%d services" % len(kept), R.SVC_KEEP,
                                                    "states as scanned (-v lists them)"))
+    if plan.blockers:
+        out.append("")
+        out.append("BLOCKERS (%d): build refuses to start" % len(plan.blockers))
+        for b in plan.blockers:
+            body = textwrap.wrap("%s (%s = %s). Fix: %s" % (b.message, b.field, b.value, b.fix), width - 24)
+            out.append("  %-20s %s" % (b.rule, body[0]))
+            out += [" " * 23 + line for line in body[1:]]
     if plan.warnings:
         out.append("")
         out.append("WARNINGS (%d)" % len(plan.warnings))

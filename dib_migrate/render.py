@@ -11,28 +11,12 @@ from pathlib import Path
 import yaml
 
 from . import outputs
+from .actions import ACTIONS, BY_TARGET
+from .distros import FAMILIES
 from .network_files import environment, network_files
+from .targets import TARGETS
 
 ELEMENTS_DIR = Path(__file__).resolve().parent / "elements"
-
-# action -> static element that applies it
-ELEMENT_FOR_ACTION = {
-    "apply-overlay": "migrate-overlay", "prune-etc-links": "migrate-overlay",
-    "set-network": "migrate-network", "write-hosts": "migrate-network", "remove-file": "migrate-network",
-    "write-network-file": "migrate-network",
-    "drop-fstab-line": "migrate-fstab", "keep-fstab-line": "migrate-fstab",
-    "reset-adjtime": "migrate-clock",
-    "enable-service": "migrate-services", "disable-service": "migrate-services", "mask-service": "migrate-services",
-    "kernel-args": "migrate-bootloader", "initramfs-drivers": "migrate-bootloader",
-    "regen-initramfs": "migrate-bootloader", "regen-grub": "migrate-bootloader",
-    "firstboot": "migrate-firstboot",
-    "identity": "migrate-identity",
-    "selinux-relabel": "migrate-selinux",
-    "growroot": "migrate-growroot",
-}
-PIN_SEPARATOR = {"debian": "=", "redhat": "-", "suse": "-"}
-TARGET_ELEMENTS = {"openstack": "migrate-cloud-openstack", "ec2": "migrate-cloud-ec2",
-                   "azure": "migrate-cloud-azure"}
 
 
 def element_name(plan):
@@ -42,13 +26,11 @@ def element_name(plan):
 def static_elements(plan):
     names = []
     for c in plan.changes:
-        el = ELEMENT_FOR_ACTION.get(c.action)
-        if c.action == "install-package" and c.rule == "pkg-kernel":
-            el = "migrate-kernel"
-        if el and el not in names:
+        el = ACTIONS[c.action].element
+        if el and el != BY_TARGET and el not in names:
             names.append(el)
-    if plan.target in TARGET_ELEMENTS:
-        names.append(TARGET_ELEMENTS[plan.target])
+    if TARGETS[plan.target].cloud_element:
+        names.append(TARGETS[plan.target].cloud_element)
     return names
 
 
@@ -67,85 +49,24 @@ def data_files(plan, report):
         "strategy": plan.strategy + "\n",
         "overlay/users": _lines("%s %d" % (u.name, u.id) for u in report.users),
         "overlay/groups": _lines("%s %d" % (g.name, g.id) for g in report.groups),
-        "identity/policy": plan.identity + "\n",
     }
-    install, remove = [], []
     for c in plan.changes:
-        a, d = c.action, c.data
-        if a == "install-packages":
-            install += d["names"]
-        elif a == "install-package":
-            install.append(c.subject)
-            if c.rule == "pkg-kernel":
-                f["boot/kernel"] = "yes\n"
-        elif a == "remove-package":
-            remove.append(c.subject)
-        elif a == "apply-overlay":
-            f["overlay/mode"] = d["mode"] + "\n"
-            f["overlay/compression"] = d["compression"] + "\n"
-        elif a == "prune-etc-links":
-            f["overlay/etc-symlinks"] = _lines(d["keep"])
-            f["overlay/etc-skip"] = _lines(d["skip"])
-        elif a in ("enable-service", "disable-service", "mask-service"):
-            key = "services/" + a.split("-")[0]
-            f[key] = f.get(key, "") + c.subject + "\n"
-        elif a == "keep-fstab-line" and c.subject != "/":
-            f["fstab/append"] = f.get("fstab/append", "") + d["line"] + "\n"
-        elif a == "drop-fstab-line":
-            f["fstab/dropped"] = f.get("fstab/dropped", "") + d["line"] + "\n"
-        elif a == "reset-adjtime":
-            f["clock/adjtime"] = d["content"]
-        elif a == "remove-file":
-            f["network/remove"] = f.get("network/remove", "") + c.subject + "\n"
-        elif a == "kernel-args":
-            f["boot/cmdline"] = (f.get("boot/cmdline", "").strip() + " " + " ".join(d["args"])).strip() + "\n"
-        elif a == "regen-grub":
-            f["boot/loader"] = d["bootloader"] + "\n"
-        elif a == "initramfs-drivers":
-            f["boot/drivers"] = _lines(d["drivers"])
-        elif a == "cloud-config":
-            f["cloud/cloud.cfg"] = d["content"]
-        elif a == "agent-config":
-            f["cloud/waagent"] = _lines("%s=%s" % kv for kv in sorted(d["settings"].items()))
-        elif a == "selinux-relabel":
-            f["selinux/relabel"] = "yes\n"
-        elif a == "growroot":
-            f["growroot"] = d["method"] + "\n"
-        elif a == "firstboot":
-            for key in ("root_password_hash", "keyboard", "timezone"):
-                if d.get(key):
-                    f["firstboot/" + key.replace("_", "-")] = d[key] + "\n"
-            for s in d["boot_scripts"]:
-                f["firstboot/scripts/" + s["name"]] = s["content"]
-    if install:
-        f["packages/install"] = _lines(install)
-    if remove:
-        f["packages/remove"] = _lines(remove)
+        write = ACTIONS[c.action].write
+        if write:
+            write(c, f, plan)
     for path, content in network_files(plan).items():
         f["network/tree" + path] = content
-    firstboot_nics = set()
-    for c in plan.by_action("firstboot"):
-        firstboot_nics = set(c.data["nics"])
-    if firstboot_nics:
-        # the NIC settings of the profile are also applied once at first boot, as UForge does
-        for path, content in network_files(plan).items():
-            f["firstboot/network/tree" + path] = content
     return f
 
 
 def package_installs(plan):
     doc = {}
+    sep = FAMILIES[plan.family].pin_separator
     for c in plan.changes:
-        if c.action == "install-packages":
-            versions = c.data.get("versions") or {}
-            sep = PIN_SEPARATOR[plan.family]
-            for n in c.data["names"]:
-                # install-packages hands the name to apt/yum/zypper, which take name=version / name-version
-                doc[n + sep + versions[n] if n in versions else n] = None
-        elif c.action == "install-package":
-            doc[c.subject] = None
-        elif c.action == "remove-package":
-            doc[c.subject] = {"uninstall": True}
+        entries = ACTIONS[c.action].packages
+        for name, version, install in entries(c) if entries else ():
+            # DIB's install-packages hands the name to apt/yum/zypper, which take name=version / name-version
+            doc[name + sep + version if version else name] = None if install else {"uninstall": True}
     return doc
 
 

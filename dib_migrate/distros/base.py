@@ -54,13 +54,29 @@ class Family(abc.ABC):
     # package-manager element DIB needs under the rootfs strategy
     rootfs_package_element = None
 
-    # distro -> {attribute: value}: the few places a distro differs from its family
-    distro_overrides = {}
+    # how install-packages pins a version: name=version (apt) or name-version (yum, zypper)
+    pin_separator = "-"
+    # environment every DIB build of this family needs (the Plan's and the build host's)
+    dib_environment = {}
+    # the distribution mirror whose package index `--check-mirror` reads; None: no check
+    default_mirror = None
 
     def __init__(self, report):
         self.report = report
-        for attr, value in self.distro_overrides.get(report.distro, {}).items():
-            setattr(self, attr, value)
+
+    def release(self):
+        """DIB_RELEASE under the rootfs strategy."""
+        return self.report.version
+
+    @classmethod
+    def index_suites(cls, release, mirror):
+        """(mirror, suite) pairs of the package indexes; only families with a default_mirror have them."""
+        raise NotImplementedError("no package index check for %s" % cls.__name__)
+
+    @classmethod
+    def build_host_env(cls, environ):
+        """Environment additions disk-image-create needs on the build host for this family."""
+        return {}
 
     # -- names ----------------------------------------------------------------------------
     @abc.abstractmethod

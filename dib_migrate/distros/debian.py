@@ -1,5 +1,17 @@
 from .base import Family
 
+# DIB's default security host (security.debian.org) answers 400 from some networks; the
+# same content is served under /debian-security of the distribution mirror's host.
+_DEFAULT_MIRROR = "http://deb.debian.org/debian"
+
+
+def security_mirror(distribution_mirror):
+    """The debian-security URL on the same host as ``distribution_mirror``."""
+    base = distribution_mirror.rstrip("/")
+    if base.endswith("/debian"):
+        return base[: -len("/debian")] + "/debian-security"
+    return base + "-security"
+
 
 class Debian(Family):
     name = "debian"
@@ -18,15 +30,55 @@ class Debian(Family):
         "ubuntu": lambda r: ("ubuntu-minimal", r.codename or ""),
     }
     rootfs_package_element = "dpkg"
-    # Debian packages the Azure agent as waagent, Ubuntu as walinuxagent
-    distro_overrides = {"ubuntu": {"azure_agent_package": "walinuxagent"}}
+    pin_separator = "="
+    # debian-minimal would write its own eth0/eth1 stanzas over the kept network config (they
+    # also fail networking.service when ifupdown is installed)
+    dib_environment = {"DIB_APT_MINIMAL_CREATE_INTERFACES": "0"}
+    default_mirror = _DEFAULT_MIRROR
+
+    def release(self):
+        # DIB's Debian elements name releases by codename
+        return self.report.codename or self.report.version
 
     def kernel_packages(self):
-        if self.report.distro == "ubuntu":
-            return ("linux-image-virtual",)
         return ("linux-image-" + self.dib_arch(),)
 
     def bootloader_packages(self):
         if self.report.firmware == "uefi":
             return ("grub-efi-" + self.dib_arch(),)
         return ("grub-pc",)
+
+    @classmethod
+    def index_suites(cls, release, mirror):
+        """(mirror, suite) pairs whose package indexes DIB builds from."""
+        return [(mirror, release), (mirror, release + "-updates"), (security_mirror(mirror), release + "-security")]
+
+    @classmethod
+    def build_host_env(cls, environ):
+        add = {}
+        mirror = (environ.get("DIB_DEBIAN_DISTRIBUTION_MIRROR")
+                  or environ.get("DIB_DISTRIBUTION_MIRROR") or _DEFAULT_MIRROR)
+        if "DIB_DEBIAN_SECURITY_MIRROR" not in environ:
+            add["DIB_DEBIAN_SECURITY_MIRROR"] = security_mirror(mirror)
+        for k, v in cls.dib_environment.items():
+            add[k] = environ.get(k, v)
+        # Both together mean: use the cached debootstrap tarball when it exists, else
+        # debootstrap and write the cache (DIB only writes it when it did debootstrap).
+        # Saves ~25 s per build. DIB_MIGRATE_NO_DEBOOTSTRAP_CACHE=1 turns it off.
+        if environ.get("DIB_MIGRATE_NO_DEBOOTSTRAP_CACHE", "0") in ("", "0"):
+            add["DIB_DEBOOTSTRAP_CACHE"] = environ.get("DIB_DEBOOTSTRAP_CACHE", "1")
+            add["DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE"] = environ.get("DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE", "1")
+        return add
+
+
+class Ubuntu(Debian):
+    # Debian packages the Azure agent as waagent, Ubuntu as walinuxagent
+    azure_agent_package = "walinuxagent"
+    default_mirror = "http://archive.ubuntu.com/ubuntu"
+
+    def kernel_packages(self):
+        return ("linux-image-virtual",)
+
+    @classmethod
+    def index_suites(cls, release, mirror):
+        return [(mirror, release), (mirror, release + "-updates"), (mirror, release + "-security")]

@@ -14,11 +14,10 @@ is prefixed).
 import os
 from pathlib import Path
 
-SHIMS_DIR = Path(__file__).resolve().parent
+from ..distros import FAMILIES
+from ..distros.debian import security_mirror  # noqa: F401  (re-exported)
 
-# DIB's default security host (security.debian.org) answers 400 from some networks; the
-# same content is served under /debian-security of the distribution mirror's host.
-_DEFAULT_MIRROR = "http://deb.debian.org/debian"
+SHIMS_DIR = Path(__file__).resolve().parent
 
 
 def needs_shims():
@@ -32,14 +31,6 @@ def needs_shims():
         return not os.path.exists("/dev/mapper/control")
 
 
-def security_mirror(distribution_mirror):
-    """The debian-security URL on the same host as ``distribution_mirror``."""
-    base = distribution_mirror.rstrip("/")
-    if base.endswith("/debian"):
-        return base[: -len("/debian")] + "/debian-security"
-    return base + "-security"
-
-
 def _ensure_executable():
     # package data may lose its x bit through some installers (wheels keep it, sdists
     # unpacked by old setuptools may not); DIB runs these as commands.
@@ -51,32 +42,17 @@ def _ensure_executable():
                 pass
 
 
-def host_env(environ=None, family="debian"):
+def host_env(environ=None, family=None):
     """Environment additions that make ``disk-image-create`` work on this host.
 
-    ``environ`` defaults to ``os.environ``; ``family`` is the image's distro family
-    (Debian-only settings are left out for others).
+    ``environ`` defaults to ``os.environ``; ``family`` is the image's distro family (a name of
+    ``distros.FAMILIES``), whose class adds what its DIB elements need.
     """
     environ = os.environ if environ is None else environ
     add = {}
     if needs_shims():
         _ensure_executable()
         add["PATH"] = str(SHIMS_DIR) + os.pathsep + environ.get("PATH", os.defpath)
-    if family == "debian":
-        mirror = (environ.get("DIB_DEBIAN_DISTRIBUTION_MIRROR")
-                  or environ.get("DIB_DISTRIBUTION_MIRROR") or _DEFAULT_MIRROR)
-        if "DIB_DEBIAN_SECURITY_MIRROR" not in environ:
-            add["DIB_DEBIAN_SECURITY_MIRROR"] = security_mirror(mirror)
-        # debian-minimal writes `auto eth0/eth1` stanzas, which fail networking.service
-        # when ifupdown is installed; the migrated network config is written by the
-        # migrate elements instead.
-        add.setdefault("DIB_APT_MINIMAL_CREATE_INTERFACES",
-                       environ.get("DIB_APT_MINIMAL_CREATE_INTERFACES", "0"))
-        # Both together mean: use the cached debootstrap tarball when it exists, else
-        # debootstrap and write the cache (DIB only writes it when it did debootstrap).
-        # Saves ~25 s per build. DIB_MIGRATE_NO_DEBOOTSTRAP_CACHE=1 turns it off.
-        if environ.get("DIB_MIGRATE_NO_DEBOOTSTRAP_CACHE", "0") in ("", "0"):
-            add.setdefault("DIB_DEBOOTSTRAP_CACHE", environ.get("DIB_DEBOOTSTRAP_CACHE", "1"))
-            add.setdefault("DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE",
-                           environ.get("DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE", "1"))
+    if family:
+        add.update(FAMILIES[family].build_host_env(environ))
     return add

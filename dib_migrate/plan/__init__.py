@@ -19,17 +19,14 @@ def _build(ctx, changes):
         element, release = base if base else ("%s-minimal" % r.distro, r.version)
         elements = [element]
     else:
-        # DIB's Debian elements name releases by codename, the others by version
-        release = (r.codename if fam.name == "debian" and r.codename else r.version)
+        release = fam.release()
         elements = ["migrate-rootfs", fam.rootfs_package_element]
     # DIB's vm element brings its bootloader element, which only does grub2; for GRUB legacy
     # migrate-bootloader installs the loader on DIB's plain MBR disk layout
     elements.append("vm" if fam.bootloader() == "grub2" else "block-device-mbr")
     if r.firmware == "uefi":
         elements.append("block-device-efi")
-    if fam.name == "debian":
-        # debian-minimal would write its own eth0/eth1 stanzas over the kept network config
-        env["DIB_APT_MINIMAL_CREATE_INTERFACES"] = "0"
+    env.update(fam.dib_environment)
     args = []
     for c in changes:
         if c.action == "kernel-args":
@@ -60,4 +57,5 @@ def make_plan(report, target, options=None):
         host=report.hostname, target=target, strategy=options.strategy, identity=options.identity,
         family=report.family, distro=report.distro, version=report.version, init_system=report.init_system,
         build=_build(ctx, changes), changes=tuple(changes), warnings=tuple(preflight.warnings(ctx)),
+        blockers=tuple(preflight.blockers(ctx)),
     )

@@ -7,37 +7,7 @@ one line, which fact of the source led to it.
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Tuple
 
-# Areas in the order `plan` shows them.
-AREAS = ("network", "packages", "files", "services", "boot")
-
-# action -> area. An action is what an element does and what verify checks.
-ACTIONS = {
-    "set-network": "network",          # subject: interface; data: mode, addresses, gateway, dns, file, manager
-    "remove-file": "network",          # subject: path (a MAC binding or stale config)
-    "write-network-file": "network",   # subject: path; data: content (e.g. an empty rule masking a generator)
-    "write-hosts": "network",          # subject: /etc/hosts; data: content
-    "install-packages": "packages",    # subject: summary; data: names (the rebuilt package set)
-    "install-package": "packages",     # subject: package name
-    "remove-package": "packages",      # subject: package name
-    "apply-overlay": "files",          # subject: archive name; data: mode, files, sha256, users, groups
-    "prune-etc-links": "files",        # subject: /etc; data: keep (the source's links), skip (dirs left alone)
-    "drop-fstab-line": "files",        # subject: mountpoint; data: line, index
-    "keep-fstab-line": "files",        # subject: mountpoint; data: line (as written to the image), index
-    "reset-adjtime": "files",          # subject: /etc/adjtime; data: content, mode (UTC/LOCAL)
-    "cloud-config": "files",           # subject: path in the image; data: content
-    "agent-config": "files",           # subject: /etc/waagent.conf; data: settings {key: value}
-    "firstboot": "files",              # subject: first-boot unit; data: profile settings
-    "identity": "files",               # subject: keep|reset; data: what is kept/reset
-    "selinux-relabel": "files",        # subject: /.autorelabel
-    "enable-service": "services",      # subject: service; data: present (bool)
-    "disable-service": "services",
-    "mask-service": "services",
-    "kernel-args": "boot",             # subject: the arguments; data: args (list)
-    "initramfs-drivers": "boot",       # subject: drivers; data: drivers (list)
-    "regen-initramfs": "boot",
-    "regen-grub": "boot",
-    "growroot": "boot",
-}
+from ..actions import ACTIONS, AREAS  # noqa: F401  (AREAS re-exported: the Plan's order)
 
 
 @dataclass(frozen=True)
@@ -54,7 +24,7 @@ class Change:
 
     @property
     def area(self):
-        return ACTIONS[self.action]
+        return ACTIONS[self.action].area
 
     def to_dict(self):
         d = {"area": self.area, "action": self.action, "subject": self.subject,
@@ -75,6 +45,24 @@ class Warning:
 
     def to_dict(self):
         return {"rule": self.rule, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A pre-flight finding that stops a build (Leapp's inhibitor): `plan` shows it, `build` refuses."""
+    rule: str
+    message: str
+    fix: str
+    field: str      # the report field (or option) at fault, as the build's error names it
+    value: str      # its value, as text
+
+    def to_dict(self):
+        return {"rule": self.rule, "message": self.message, "fix": self.fix, "field": self.field,
+                "value": self.value}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["rule"], d["message"], d["fix"], d["field"], d["value"])
 
 
 @dataclass(frozen=True)
@@ -106,6 +94,7 @@ class Plan:
     build: Build
     changes: Tuple[Change, ...]
     warnings: Tuple[Warning, ...] = ()
+    blockers: Tuple[Blocker, ...] = ()
 
     def by_rule(self, rule):
         return [c for c in self.changes if c.rule == rule]
@@ -129,6 +118,7 @@ class Plan:
             "build": self.build.to_dict(),
             "changes": [c.to_dict() for c in self.changes],
             "warnings": [w.to_dict() for w in self.warnings],
+            "blockers": [b.to_dict() for b in self.blockers],
         }
 
     @classmethod
@@ -142,4 +132,5 @@ class Plan:
                         b.get("environment") or {}),
             changes=tuple(Change.from_dict(c) for c in d["changes"]),
             warnings=tuple(Warning(w["rule"], w["message"]) for w in d.get("warnings", ())),
+            blockers=tuple(Blocker.from_dict(b) for b in d.get("blockers", ())),
         )

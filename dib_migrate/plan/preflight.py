@@ -1,30 +1,39 @@
-"""What cannot be carried over: warnings `plan` shows before anyone trusts a build."""
+"""Pre-flight: what stops a build (blockers) and what cannot be carried over (warnings)."""
 import re
 
-from .model import Warning
+from .. import rule_registry as R
+from .model import Blocker, Warning
+
+
+def blockers(ctx):
+    r, o = ctx.report, ctx.options
+    if o.strategy == "packages" and ctx.family.dib_base() is None:
+        yield Blocker(R.PREFLIGHT_BASE, "diskimage-builder has no base for %s %s: the packages strategy cannot "
+                      "rebuild it" % (r.distro, r.version),
+                      "use --strategy rootfs with a full overlay (scan with --full)",
+                      "os.distro", "%s %s" % (r.distro, r.version))
+    if o.strategy == "rootfs" and (r.overlay is None or r.overlay.mode != "full"):
+        yield Blocker(R.PREFLIGHT_ROOTFS, "--strategy rootfs needs an overlay of mode full",
+                      "scan with --full, or use --strategy packages",
+                      "overlay.mode", r.overlay.mode if r.overlay else "(no overlay)")
 
 
 def warnings(ctx):
     r, o = ctx.report, ctx.options
-    if o.strategy == "packages" and ctx.family.dib_base() is None:
-        yield Warning("preflight-base", "diskimage-builder has no base for %s %s: the packages strategy cannot "
-                      "rebuild it; use --strategy rootfs with a full overlay" % (r.distro, r.version))
-    if o.strategy == "rootfs" and (r.overlay is None or r.overlay.mode != "full"):
-        yield Warning("preflight-rootfs", "--strategy rootfs needs an overlay of mode full (scan with --full)")
     if o.strategy == "packages" and r.overlay is not None and r.overlay.mode == "full":
-        yield Warning("preflight-overlay", "the overlay holds the whole root filesystem; laid over a rebuild it "
+        yield Warning(R.PREFLIGHT_OVERLAY, "the overlay holds the whole root filesystem; laid over a rebuild it "
                       "replaces every package file (consider --strategy rootfs)")
     if r.firewall_active and o.firewall:
-        yield Warning("preflight-firewall", "the scanned %s rules are kept enabled (--firewall): check they allow "
+        yield Warning(R.PREFLIGHT_FIREWALL, "the scanned %s rules are kept enabled (--firewall): check they allow "
                       "SSH (tcp/22) from the new network, or you will be locked out" % r.firewall_tool)
     for e in r.fstab:
         if e.spec.startswith("/dev/mapper/") or re.match(r"^/dev/[^/]+/[^/]+$", e.spec) \
                 and not e.spec.startswith("/dev/disk/"):
-            yield Warning("preflight-lvm", "fstab line %d mounts %s (LVM or device-mapper); its files are carried "
+            yield Warning(R.PREFLIGHT_LVM, "fstab line %d mounts %s (LVM or device-mapper); its files are carried "
                           "in the root filesystem, the volume names are not recreated" % (e.index, e.spec))
         # RHEL/Fedora installers name LUKS mappings luks-<uuid>; Debian's name them <vg>_crypt / sdaN_crypt
         if "crypt" in e.spec or "luks" in e.spec.lower() or e.fstype in ("crypto_LUKS",):
-            yield Warning("preflight-crypt", "fstab line %d uses an encrypted volume (%s): it cannot be carried "
+            yield Warning(R.PREFLIGHT_CRYPT, "fstab line %d uses an encrypted volume (%s): it cannot be carried "
                           "over" % (e.index, e.spec))
     if r.overlay is not None and r.overlay.setuid:
         shown = r.overlay.setuid[:20]
@@ -33,5 +42,5 @@ def warnings(ctx):
                       "their owner's rights in the image: %s%s" % (
                           len(r.overlay.setuid), ", ".join(shown), " and %d more" % more if more else ""))
     if r.overlay is None:
-        yield Warning("preflight-overlay", "the report has no overlay: only packages are rebuilt, no files "
+        yield Warning(R.PREFLIGHT_OVERLAY, "the report has no overlay: only packages are rebuilt, no files "
                       "of the server are carried")

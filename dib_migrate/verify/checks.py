@@ -162,6 +162,7 @@ def _install_packages(ctx, c):
 
 
 @check("install-package")
+@check("install-kernel")
 def _install_package(ctx, c):
     ok = c.subject in ctx.packages()
     return ok, "installed" if ok else "not installed"

@@ -30,7 +30,7 @@ class FakeOpener:
 
 def test_index_reads_release_updates_and_security_on_the_same_host():
     opener = FakeOpener()
-    index = mirror.fetch_index("debian", "bookworm", "amd64", "http://m.example/debian", opener=opener)
+    index = mirror.fetch_index("debian", "debian", "bookworm", "amd64", "http://m.example/debian", opener=opener)
     assert index["nginx"] == {"1.22.1-9", "1.22.1-9+deb12u9"} and "openssl" in index
     assert opener.urls == [
         "http://m.example/debian/dists/bookworm/main/binary-amd64/Packages.xz",
@@ -39,9 +39,10 @@ def test_index_reads_release_updates_and_security_on_the_same_host():
 
 
 def test_missing_updates_suite_is_fine_but_missing_release_is_an_input_error():
-    assert "bash" in mirror.fetch_index("debian", "bookworm", "amd64", opener=FakeOpener(("bookworm-updates",)))
+    assert "bash" in mirror.fetch_index("debian", "debian", "bookworm", "amd64",
+                                        opener=FakeOpener(("bookworm-updates",)))
     with pytest.raises(InputError) as e:
-        mirror.fetch_index("debian", "bookworm", "amd64", opener=FakeOpener(("bookworm",)))
+        mirror.fetch_index("debian", "debian", "bookworm", "amd64", opener=FakeOpener(("bookworm",)))
     assert "Packages.xz" in str(e.value)
 
 

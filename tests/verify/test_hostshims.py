@@ -12,13 +12,14 @@ def test_security_mirror_is_on_the_distribution_mirrors_host():
 def test_debian_settings_and_user_values_win(monkeypatch):
     monkeypatch.setattr(hostshims, "needs_shims", lambda: False)
     env = hostshims.host_env({"PATH": "/usr/bin", "DIB_DEBIAN_SECURITY_MIRROR": "http://s/",
-                              "DIB_DEBIAN_DISTRIBUTION_MIRROR": "http://m/debian"})
+                              "DIB_DEBIAN_DISTRIBUTION_MIRROR": "http://m/debian"}, family="debian")
     assert "PATH" not in env and "DIB_DEBIAN_SECURITY_MIRROR" not in env
     assert env["DIB_APT_MINIMAL_CREATE_INTERFACES"] == "0"
     assert env["DIB_DEBOOTSTRAP_CACHE"] == env["DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE"] == "1"
-    env = hostshims.host_env({"PATH": "/usr/bin", "DIB_DISTRIBUTION_MIRROR": "http://m/debian"})
+    env = hostshims.host_env({"PATH": "/usr/bin", "DIB_DISTRIBUTION_MIRROR": "http://m/debian"}, family="debian")
     assert env["DIB_DEBIAN_SECURITY_MIRROR"] == "http://m/debian-security"
-    assert hostshims.host_env({"DIB_MIGRATE_NO_DEBOOTSTRAP_CACHE": "1"}).get("DIB_DEBOOTSTRAP_CACHE") is None
+    env = hostshims.host_env({"DIB_MIGRATE_NO_DEBOOTSTRAP_CACHE": "1"}, family="debian")
+    assert env.get("DIB_DEBOOTSTRAP_CACHE") is None
 
 
 def test_other_families_get_no_debian_settings(monkeypatch):

@@ -1,4 +1,5 @@
 """boot-regen, boot-drivers, boot-console, boot-azure (kernel-args; net-ifnames lives with network)."""
+from ... import rule_registry as R
 from ..model import Change
 
 
@@ -6,17 +7,17 @@ def rules(ctx):
     t = ctx.target
     console = [a for a in t.kernel_args if a.startswith("console=")]
     extra = [a for a in t.kernel_args if not a.startswith("console=")]
-    yield Change("kernel-args", " ".join(console), "boot-console",
+    yield Change("kernel-args", " ".join(console), R.BOOT_CONSOLE,
                  "serial console so the %s console log shows the boot" % t.name, {"args": console})
     if extra:
-        yield Change("kernel-args", " ".join(extra), "boot-%s" % t.name,
+        yield Change("kernel-args", " ".join(extra), t.kernel_args_rule,
                      "%s requires %s" % (t.name, " ".join(extra)), {"args": extra})
-    yield Change("initramfs-drivers", " ".join(t.drivers), "boot-drivers",
+    yield Change("initramfs-drivers", " ".join(t.drivers), R.BOOT_DRIVERS,
                  "generic initramfs (host-only off) with the %s storage and network drivers" % t.name,
                  {"drivers": list(t.drivers)})
-    yield Change("regen-initramfs", "all kernels", "boot-regen",
+    yield Change("regen-initramfs", "all kernels", R.BOOT_REGEN,
                  "initramfs rebuilt in the image; a chroot build would otherwise carry the build host's view")
     loader = ctx.family.bootloader()
-    yield Change("regen-grub", loader, "boot-regen",
+    yield Change("regen-grub", loader, R.BOOT_REGEN,
                  "grub configuration rewritten for the new disk (root by UUID) and kernel arguments",
                  {"bootloader": loader})

@@ -1,6 +1,7 @@
 """overlay, fstab-nfs, fstab-blockdev, fstab-swap, fstab-keep, clock-adjtime."""
 import re
 
+from ... import rule_registry as R
 from ..model import Change
 
 NFS_TYPES = ("nfs", "nfs4")
@@ -18,7 +19,7 @@ def overlay(ctx):
         return
     what = ("the whole root filesystem" if ov.mode == "full"
             else "files not owned by a package or changed from it")
-    yield Change("apply-overlay", ov.path.name, "overlay",
+    yield Change("apply-overlay", ov.path.name, R.OVERLAY,
                  "%d scanned files (%s) laid over the image with the source's owners and modes; "
                  "ids the rebuild shifted are reconciled to the source's" % (ov.files, what),
                  {"mode": ov.mode, "files": ov.files, "bytes": ov.bytes, "sha256": ov.sha256,
@@ -35,7 +36,7 @@ def prune_links(ctx):
     r = ctx.report
     if r.etc_symlinks is None or ctx.options.strategy != "packages" or r.overlay is None:
         return
-    yield Change("prune-etc-links", "/etc", "overlay-links",
+    yield Change("prune-etc-links", "/etc", R.OVERLAY_LINKS,
                  "symlinks the rebuild's install scripts create under /etc that the source did not have "
                  "(e.g. a default site it disabled) are removed; the source had %d" % len(r.etc_symlinks),
                  {"keep": list(r.etc_symlinks), "skip": list(PRUNE_SKIP)})
@@ -51,14 +52,14 @@ def fstab_entry(ctx, e):
     where = "fstab line %d `%s %s %s`" % (e.index, e.spec, e.mountpoint, e.fstype)
     data = {"line": line, "index": e.index}
     if e.fstype in NFS_TYPES:
-        return Change("drop-fstab-line", e.mountpoint, "fstab-nfs",
+        return Change("drop-fstab-line", e.mountpoint, R.FSTAB_NFS,
                       "%s removed: NFS mounts are not carried over" % where, data)
     if e.mountpoint == "/":
-        return Change("drop-fstab-line", e.mountpoint, "fstab-blockdev",
+        return Change("drop-fstab-line", e.mountpoint, R.FSTAB_BLOCKDEV,
                       "%s replaced: the image mounts its root by UUID" % where, data)
     if e.mountpoint in IMAGE_LAYOUT:
         # DIB's fstab mounts the image's own /boot/efi; a second line would mount a missing disk there
-        return Change("drop-fstab-line", e.mountpoint, "fstab-blockdev",
+        return Change("drop-fstab-line", e.mountpoint, R.FSTAB_BLOCKDEV,
                       "%s replaced: the image's own partition layout provides %s" % (where, e.mountpoint),
                       data)
     if e.fstype == "swap":
@@ -68,21 +69,21 @@ def fstab_entry(ctx, e):
             # a partition, LVM volume or dm device of the old disks, not a file in the root filesystem
             why = "the swap device is not part of the image"
         else:
-            return Change("keep-fstab-line", e.mountpoint, "fstab-swap",
+            return Change("keep-fstab-line", e.mountpoint, R.FSTAB_SWAP,
                           "%s kept as a swap file with nofail" % where,
                           dict(data, line="%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype,
                                                                  _with_nofail(e.options), e.dump, e.passno)))
-        return Change("drop-fstab-line", e.spec, "fstab-swap", "%s removed: %s" % (where, why), data)
+        return Change("drop-fstab-line", e.spec, R.FSTAB_SWAP, "%s removed: %s" % (where, why), data)
     if DEVICE_PATH.match(e.spec):
-        return Change("drop-fstab-line", e.mountpoint, "fstab-blockdev",
+        return Change("drop-fstab-line", e.mountpoint, R.FSTAB_BLOCKDEV,
                       "%s removed: %s names a disk of the old platform; its files are carried in the "
                       "image's root filesystem" % (where, e.spec), data)
     if BY_ID.match(e.spec) and e.fstype not in PSEUDO_TYPES:
         new = "%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype, _with_nofail(e.options), e.dump, e.passno)
-        return Change("keep-fstab-line", e.mountpoint, "fstab-blockdev",
+        return Change("keep-fstab-line", e.mountpoint, R.FSTAB_BLOCKDEV,
                       "%s kept with nofail: that disk may not be attached on the new platform" % where,
                       dict(data, line=new))
-    return Change("keep-fstab-line", e.mountpoint, "fstab-keep", "%s kept as scanned" % where, data)
+    return Change("keep-fstab-line", e.mountpoint, R.FSTAB_KEEP, "%s kept as scanned" % where, data)
 
 
 def adjtime(ctx):
@@ -92,7 +93,7 @@ def adjtime(ctx):
     lines = text.splitlines()
     mode = lines[2].strip() if len(lines) > 2 and lines[2].strip() in ("UTC", "LOCAL") else "UTC"
     drift = lines[0].split()[0] if lines and lines[0].split() else "0"
-    yield Change("reset-adjtime", "/etc/adjtime", "clock-adjtime",
+    yield Change("reset-adjtime", "/etc/adjtime", R.CLOCK_ADJTIME,
                  "drift history of the old hardware dropped (was %s s/day); hardware clock stays %s" % (drift, mode),
                  {"content": "0.0 0 0.0\n0\n%s\n" % mode, "mode": mode})
 

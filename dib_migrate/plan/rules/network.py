@@ -2,6 +2,7 @@
 import re
 
 from ..context import LEGACY_NAME
+from ... import rule_registry as R
 from ..model import Change
 
 UDEV_NET_RULES = ("/etc/udev/rules.d/70-persistent-net.rules",)
@@ -35,12 +36,12 @@ def interface_changes(ctx):
         if (iface.mode, iface.addresses, iface.gateway, iface.dns) != (old.mode, old.addresses, old.gateway, old.dns):
             reason = "%s %s → %s: the install profile %s changes this NIC" % (
                 iface.name, _describe(old), _describe(iface), ctx.options.profile.path)
-            rule = "net-static" if iface.mode == "static" else "net-dhcp"
+            rule = R.NET_STATIC if iface.mode == "static" else R.NET_DHCP
         elif iface.mode == "static":
-            rule = "net-static"
+            rule = R.NET_STATIC
             reason = "%s keeps its static %s (%s config)" % (iface.name, _describe(iface), r.network_manager)
         else:
-            rule = "net-dhcp"
+            rule = R.NET_DHCP
             reason = "%s stays on DHCP; nothing of the old lease is kept" % iface.name
         if iface.name != old.name:
             reason = "%s (was %s, a slot-based name the new hardware changes); %s" % (iface.name, old.name, reason)
@@ -62,16 +63,16 @@ def hosts_change(ctx):
     else:
         reason = "/etc/hosts kept as scanned (%d lines); it is rewritten only when an address changes" % (
             len(text.splitlines()))
-    yield Change("write-hosts", "/etc/hosts", "net-hosts", reason, {"content": text})
+    yield Change("write-hosts", "/etc/hosts", R.NET_HOSTS, reason, {"content": text})
 
 
 def mac_bindings(ctx):
     bound = [i for i in ctx.report.interfaces if i.mac]
     for path in UDEV_NET_RULES:
-        yield Change("remove-file", path, "net-mac",
+        yield Change("remove-file", path, R.NET_MAC,
                      "udev persistent-net rules bind names to the old MACs (%s); the new NICs differ" % (
                          ", ".join("%s=%s" % (i.name, i.mac) for i in bound) or "none scanned"))
-    yield Change("write-network-file", UDEV_NET_GENERATOR, "net-mac",
+    yield Change("write-network-file", UDEV_NET_GENERATOR, R.NET_MAC,
                  "udev's persistent-net generator masked: it would bind the names to the new MACs at first "
                  "boot and break the next move", {"content": ""})
 
@@ -88,7 +89,7 @@ def ifnames(ctx):
     data = {"args": ["net.ifnames=0", "biosdevname=0"]}
     if renamed:
         data["renamed"] = {old: new for old, new in names.items() if old != new}
-    yield Change("kernel-args", "net.ifnames=0 biosdevname=0", "net-ifnames", reason, data)
+    yield Change("kernel-args", "net.ifnames=0 biosdevname=0", R.NET_IFNAMES, reason, data)
 
 
 def rules(ctx):

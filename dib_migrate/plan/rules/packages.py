@@ -1,4 +1,5 @@
 """pkg-rebuild, pkg-kernel, pkg-cloud-init, pkg-azure-agent, agent-remove."""
+from ... import rule_registry as R
 from ..model import Change
 
 
@@ -8,13 +9,13 @@ def removed_packages(ctx):
     if ctx.kernel_injected:
         for name in fam.xen_only_kernels:
             if r.has_package(name) or name in r.kernel_packages:
-                out[name] = ("pkg-kernel", "%s is a Xen-only kernel that cannot boot fully virtualized" % name)
+                out[name] = (R.PKG_KERNEL, "%s is a Xen-only kernel that cannot boot fully virtualized" % name)
     platform = r.virtualization
     keep_platform = {"azure": "hyperv"}.get(ctx.target.name)
     if platform != keep_platform:
         for name in fam.platform_agents.get(platform, ()):
             if r.has_package(name):
-                out[name] = ("agent-remove", "%s is the old %s platform's guest agent" % (name, platform))
+                out[name] = (R.AGENT_REMOVE, "%s is the old %s platform's guest agent" % (name, platform))
     return out
 
 
@@ -26,7 +27,7 @@ def rebuild(ctx, removed):
     data = {"names": names}
     if ctx.options.pin_versions:
         data["versions"] = {p.name: p.version for p in r.packages if p.name not in removed and p.version}
-    yield Change("install-packages", "%d packages of the scan" % len(names), "pkg-rebuild",
+    yield Change("install-packages", "%d packages of the scan" % len(names), R.PKG_REBUILD,
                  "the image is rebuilt on %s %s with the source's package list%s" % (
                      r.distro, r.version, " at the scanned versions" if ctx.options.pin_versions else ""),
                  data)
@@ -39,19 +40,19 @@ def kernel(ctx):
     why = ("the source is a Xen PV guest booted by its host's kernel" if r.virtualization == "xen-pv"
            else "the source has no kernel package")
     for name in fam.kernel_packages():
-        yield Change("install-package", name, "pkg-kernel", "standard kernel injected: %s" % why)
+        yield Change("install-kernel", name, R.PKG_KERNEL, "standard kernel injected: %s" % why)
     for name in fam.bootloader_packages():
-        yield Change("install-package", name, "pkg-kernel",
+        yield Change("install-kernel", name, R.PKG_KERNEL,
                      "bootloader injected (%s firmware): the source's bootloader is %s" % (r.firmware, r.bootloader))
 
 
 def cloud_agents(ctx):
     t, fam = ctx.target, ctx.family
     if t.cloud_init:
-        yield Change("install-package", fam.cloud_init_package, "pkg-cloud-init",
+        yield Change("install-package", fam.cloud_init_package, R.PKG_CLOUD_INIT,
                      "%s instances are configured by cloud-init" % t.name)
     if t.azure_agent:
-        yield Change("install-package", fam.azure_agent_package, "pkg-azure-agent",
+        yield Change("install-package", fam.azure_agent_package, R.PKG_AZURE_AGENT,
                      "Azure provisions and reports health through the Azure Linux agent")
 
 

@@ -1,6 +1,7 @@
 """cloud-config, azure agent settings, identity, selinux-relabel, growroot, pkg-whitebox."""
 import yaml
 
+from ... import rule_registry as R
 from ..model import Change
 
 CLOUD_CFG = "/etc/cloud/cloud.cfg.d/90-dib-migrate.cfg"
@@ -23,7 +24,7 @@ def cloud_config(ctx):
         "growpart": {"mode": "auto", "devices": ["/"]},
         "resize_rootfs": True,
     }
-    yield Change("cloud-config", CLOUD_CFG, "pkg-cloud-init",
+    yield Change("cloud-config", CLOUD_CFG, R.PKG_CLOUD_INIT,
                  "cloud-init reads ConfigDrive/OpenStack metadata but keeps the server's network, "
                  "accounts%s" % (" and identity" if keep else ""),
                  {"content": "# written by dib-migrate\n" + yaml.safe_dump(cfg, default_flow_style=False)})
@@ -35,7 +36,7 @@ def azure_agent(ctx):
     settings = {"ResourceDisk.EnableSwap": "n", "ResourceDisk.Format": "y",
                 "Provisioning.DeleteRootPassword": "n",
                 "Provisioning.RegenerateSshHostKeyPair": "n" if ctx.options.identity == "keep" else "y"}
-    yield Change("agent-config", "/etc/waagent.conf", "pkg-azure-agent",
+    yield Change("agent-config", "/etc/waagent.conf", R.PKG_AZURE_AGENT,
                  "Azure agent: no swap on the OS disk; root password and host keys as the identity policy says",
                  {"settings": settings})
 
@@ -48,12 +49,12 @@ def identity(ctx):
     else:
         reason = "template image: machine-id emptied, SSH host keys regenerated at first boot, cloud-init cleaned"
         data = {"machine_id": "reset", "ssh_host_keys": "reset", "cloud_init_state": "clean"}
-    yield Change("identity", policy, "identity", reason, data)
+    yield Change("identity", policy, R.IDENTITY, reason, data)
 
 
 def selinux(ctx):
     if ctx.report.selinux in ("enforcing", "permissive"):
-        yield Change("selinux-relabel", "/.autorelabel", "selinux-relabel",
+        yield Change("selinux-relabel", "/.autorelabel", R.SELINUX_RELABEL,
                      "the source runs SELinux %s; files written by the build need their labels" % ctx.report.selinux)
 
 
@@ -61,8 +62,8 @@ def growroot(ctx):
     method = "cloud-init" if ctx.target.cloud_init else "growroot"
     for name in ctx.family.growroot_packages:
         if not ctx.report.has_package(name):
-            yield Change("install-package", name, "growroot", "growpart, used to grow the root partition at first boot")
-    yield Change("growroot", "/", "growroot",
+            yield Change("install-package", name, R.GROWROOT, "growpart, used to grow the root partition at first boot")
+    yield Change("growroot", "/", R.GROWROOT,
                  "the root filesystem grows to the new disk on first boot (%s)" % method,
                  {"method": method, "packages": list(ctx.family.growroot_packages)})
 
@@ -77,7 +78,7 @@ def firstboot(ctx):
     data = {"root_password_hash": p.root_password_hash, "keyboard": p.keyboard, "timezone": p.timezone,
             "boot_scripts": [{"name": s.name, "content": s.content} for s in p.boot_scripts],
             "nics": [n.name for n in p.nics]}
-    yield Change("firstboot", "dib-migrate-firstboot", "pkg-whitebox",
+    yield Change("firstboot", "dib-migrate-firstboot", R.PKG_WHITEBOX,
                  "white-box migration: first boot applies %s from %s, once" % (", ".join(what) or "nothing", p.path),
                  data)
 

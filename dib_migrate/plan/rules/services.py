@@ -5,6 +5,7 @@ common rule > the state as scanned) and the Change records the rules it overrode
 """
 from dataclasses import dataclass
 
+from ... import rule_registry as R
 from ..model import Change
 from .packages import removed_packages
 
@@ -45,19 +46,19 @@ def decisions(ctx):
     gone = {svc for pkg in removed_packages(ctx) for svc in fam.agent_services.get(pkg, ())}
     for s in ctx.report.services:
         if s.name not in gone:    # their package is removed (agent-remove)
-            yield Decision(s.name, s.state, KEEP, "svc-keep", "as scanned")
-    yield Decision(fam.libvirt_service, "disabled", COMMON, "svc-libvirtd",
+            yield Decision(s.name, s.state, KEEP, R.SVC_KEEP, "as scanned")
+    yield Decision(fam.libvirt_service, "disabled", COMMON, R.SVC_LIBVIRTD,
                    "the image is not a hypervisor host on the new platform")
-    yield Decision(fam.ssh_service, "enabled", COMMON, "svc-sshd", "the migrated server must be reachable")
+    yield Decision(fam.ssh_service, "enabled", COMMON, R.SVC_SSHD, "the migrated server must be reachable")
     net = fam.network_service()
     why = ("NetworkManager is installed" if net == "NetworkManager"
            else "%s brings up the kept %s config" % (net, ctx.report.network_manager))
-    yield Decision(net, "enabled", COMMON, "svc-network", why)
+    yield Decision(net, "enabled", COMMON, R.SVC_NETWORK, why)
     for name in firewall_services(ctx):
         if opts.firewall:
-            yield Decision(name, "enabled", OPTION, "svc-firewall", "--firewall asked to keep the firewall")
+            yield Decision(name, "enabled", OPTION, R.SVC_FIREWALL, "--firewall asked to keep the firewall")
         else:
-            yield Decision(name, "disabled", COMMON, "svc-firewall",
+            yield Decision(name, "disabled", COMMON, R.SVC_FIREWALL,
                            "no firewall asked for; the scanned rules could lock the new network out")
     if t.service_rule:
         for name in t.services_disabled:
@@ -66,7 +67,7 @@ def decisions(ctx):
         for mapped in _map_target_name(ctx, "network"):
             yield Decision(mapped, "enabled", TARGET, t.service_rule, "%s images enable network" % t.name)
     if t.azure_agent:
-        yield Decision(fam.azure_agent_service, "enabled", TARGET, "pkg-azure-agent",
+        yield Decision(fam.azure_agent_service, "enabled", TARGET, R.PKG_AZURE_AGENT,
                        "the Azure agent must run from the first boot")
 
 

@@ -53,9 +53,9 @@ def test_unknown_target(example):
 
 def test_centos6_ec2_checklist(example):
     plan = make_plan(example("centos6-xen-pv"), "ec2")
-    kernel = plan.find("install-package", "kernel")
+    kernel = plan.find("install-kernel", "kernel")
     assert kernel and kernel.rule == "pkg-kernel" and "Xen PV" in kernel.reason
-    assert plan.find("install-package", "grub").rule == "pkg-kernel"           # a bootloader
+    assert plan.find("install-kernel", "grub").rule == "pkg-kernel"           # a bootloader
     assert plan.find("remove-package", "kernel-xen").rule == "pkg-kernel"
     svc = services(plan)
     assert svc["hal"] == ("disable-service", "ec2-services")

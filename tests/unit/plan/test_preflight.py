@@ -3,13 +3,15 @@ from ..helpers import plan_of
 
 
 def rules(plan):
-    return [w.rule for w in plan.warnings]
+    return [w.rule for w in plan.warnings + plan.blockers]
 
 
 def test_no_dib_base_for_centos6(example):
     plan = plan_of(example("centos6-xen-pv"))
-    (w,) = [w for w in plan.warnings if w.rule == "preflight-base"]
-    assert "centos 6.10" in w.message and "--strategy rootfs" in w.message
+    (b,) = [b for b in plan.blockers if b.rule == "preflight-base"]
+    assert "centos 6.10" in b.message and "--strategy rootfs" in b.fix
+    assert (b.field, b.value) == ("os.distro", "centos 6.10")
+    assert not [w for w in plan.warnings if w.rule == "preflight-base"]
 
 
 def test_debian_example_is_clean(example):

@@ -5,7 +5,8 @@ from ..helpers import plan_of
 
 
 def installs(plan, rule=None):
-    return [c.subject for c in plan.by_action("install-package") if rule is None or c.rule == rule]
+    return [c.subject for c in plan.by_action("install-package") + plan.by_action("install-kernel")
+            if rule is None or c.rule == rule]
 
 
 def removes(plan):
@@ -33,8 +34,8 @@ def test_rootfs_strategy_rebuilds_nothing(example):
 def test_pv_without_kernel(example):
     plan = plan_of(example("debian12-web"))
     assert installs(plan, "pkg-kernel") == ["linux-image-amd64", "grub-pc"]
-    assert "Xen PV guest" in plan.find("install-package", "linux-image-amd64").reason
-    assert "bootloader is none" in plan.find("install-package", "grub-pc").reason
+    assert "Xen PV guest" in plan.find("install-kernel", "linux-image-amd64").reason
+    assert "bootloader is none" in plan.find("install-kernel", "grub-pc").reason
     assert "pkg-kernel" not in removes(plan).values()
 
 
@@ -56,7 +57,7 @@ def test_hvm_without_kernel_package(derive):
         d["platform"]["virtualization"] = "kvm"
     plan = plan_of(derive("debian12-web", m))
     assert installs(plan, "pkg-kernel") == ["linux-image-amd64", "grub-pc"]
-    assert "no kernel package" in plan.find("install-package", "linux-image-amd64").reason
+    assert "no kernel package" in plan.find("install-kernel", "linux-image-amd64").reason
 
 
 def test_hvm_with_only_a_xen_kernel(derive):

@@ -1,0 +1,122 @@
+"""Every rule id, once: its area, what it does in one line and where it comes from.
+
+Plan rules, pre-flight findings, targets and the CLI name rules by the constants below, never
+by string literals. Each rule has a pass/fail fixture in tests/unit/plan/rules/<id>.yaml (a
+report and options under which it fires, and, unless it always fires, one under which it does
+not). `dib-migrate rules` lists the registry; the README's rule table is generated from it.
+"""
+from collections import OrderedDict
+from dataclasses import dataclass
+
+SEED = "seed"            # the UForge "Differences between Source and Target Instances" text (/work/shared/seed/)
+BEYOND = "beyond the seed"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    area: str
+    summary: str
+    origin: str          # "seed: <its section>" or BEYOND
+    always: bool = False  # fires for every report and target (its fixture has no quiet case)
+
+
+RULES = OrderedDict()
+
+
+def _rule(id, area, summary, origin, always=False):
+    assert id not in RULES, id
+    RULES[id] = Rule(id, area, summary, origin, always)
+    return id
+
+
+def _seed(section):
+    return "%s: %s" % (SEED, section)
+
+
+# ---------------------------------------------------------------------------- network
+NET_STATIC = _rule("net-static", "network", "keep a static address, gateway and DNS in the source manager's format "
+                   "(ifupdown, network-scripts, NetworkManager, netplan, systemd-networkd, wicked); an install "
+                   "profile may change them", _seed("IP Address and MAC Addresses"))
+NET_DHCP = _rule("net-dhcp", "network", "keep DHCP; nothing of the old lease is kept",
+                 _seed("IP Address and MAC Addresses"))
+NET_HOSTS = _rule("net-hosts", "network", "/etc/hosts kept; rewritten for a changed address",
+                  _seed("IP Address and MAC Addresses"), always=True)
+NET_MAC = _rule("net-mac", "network", "no MAC bindings (udev persistent-net rules, HWADDR, hwaddress, mac-address, "
+                "macaddress, MACAddress=); udev's persistent-net generator masked",
+                _seed("IP Address and MAC Addresses"), always=True)
+NET_IFNAMES = _rule("net-ifnames", "network", "`net.ifnames=0 biosdevname=0` keeps eth* names on a new NIC model",
+                    BEYOND)
+# ---------------------------------------------------------------------------- packages
+PKG_REBUILD = _rule("pkg-rebuild", "packages", "the scanned package list on DIB's base (packages strategy)", BEYOND)
+PKG_KERNEL = _rule("pkg-kernel", "packages", "Xen PV source or no kernel: standard kernel + bootloader injected, "
+                   "Xen-only kernels removed", _seed("New Libraries Added"))
+PKG_CLOUD_INIT = _rule("pkg-cloud-init", "packages", "cloud-init on openstack (ConfigDrive/OpenStack datasources, "
+                       "network left to the kept config)", _seed("New Libraries Added"))
+PKG_AZURE_AGENT = _rule("pkg-azure-agent", "packages", "the Azure Linux agent on azure (installed, enabled, "
+                        "no swap on the OS disk)", _seed("New Libraries Added"))
+PKG_WHITEBOX = _rule("pkg-whitebox", "files", "first-boot configuration from an install profile (root password, "
+                     "keyboard, timezone, NICs, boot scripts)", _seed("New Libraries Added"))
+AGENT_REMOVE = _rule("agent-remove", "packages", "old platform's guest agents (open-vm-tools, xe-guest-utilities, "
+                     "VirtualBox additions, hyperv-daemons off Azure) removed", BEYOND)
+# ---------------------------------------------------------------------------- files
+OVERLAY = _rule("overlay", "files", "the server's own files over the image with numeric owners, modes, xattrs, "
+                "ACLs; uids/gids the rebuild shifted reconciled", BEYOND)
+OVERLAY_LINKS = _rule("overlay-links", "files", "links the rebuild's install scripts create under /etc that the "
+                      "source did not have (a default site it had disabled) are removed", BEYOND)
+FSTAB_NFS = _rule("fstab-nfs", "files", "NFS lines dropped", _seed("Contents of /etc/fstab File"))
+FSTAB_BLOCKDEV = _rule("fstab-blockdev", "files", "root by UUID; /dev/xvd*-style lines dropped; other disks by "
+                       "UUID/LABEL get `nofail`", BEYOND)
+FSTAB_SWAP = _rule("fstab-swap", "files", "swap files kept with nofail, swap devices dropped; none on Azure's OS disk",
+                   BEYOND)
+FSTAB_KEEP = _rule("fstab-keep", "files", "other fstab lines kept as scanned", BEYOND)
+CLOCK_ADJTIME = _rule("clock-adjtime", "files", "drift history dropped, UTC/LOCAL kept",
+                      _seed("System Clock /etc/adjtime"))
+IDENTITY = _rule("identity", "files", "`--identity` policy (keep: the scanned machine-id survives DIB's sysprep, "
+                 "host keys and cloud-init state stay; reset: emptied, regenerated at first boot)", BEYOND, always=True)
+SELINUX_RELABEL = _rule("selinux-relabel", "files", "`/.autorelabel` for SELinux sources", BEYOND)
+GROWROOT = _rule("growroot", "boot", "root grown to the new disk at first boot (cloud-init's growpart or "
+                 "migrate-growroot)", BEYOND, always=True)
+# ---------------------------------------------------------------------------- services
+SVC_KEEP = _rule("svc-keep", "services", "every other service keeps its scanned state", BEYOND)
+SVC_LIBVIRTD = _rule("svc-libvirtd", "services", "libvirtd off", _seed("Service State"), always=True)
+SVC_SSHD = _rule("svc-sshd", "services", "sshd on", _seed("Service State"), always=True)
+SVC_NETWORK = _rule("svc-network", "services", "NetworkManager or network(ing) on", _seed("Service State"),
+                    always=True)
+SVC_FIREWALL = _rule("svc-firewall", "services", "iptables/ip6tables off unless `--firewall`", _seed("Service State"),
+                     always=True)
+EC2_SERVICES = _rule("ec2-services", "services", "hal, haldaemon, iptables, ip6tables off; network on",
+                     _seed("EC2 AMI Image"))
+OPENSTACK_SERVICES = _rule("openstack-services", "services", "hal, haldaemon, iptables, ip6tables off; network on",
+                           _seed("OpenStack Image"))
+AZURE_SERVICES = _rule("azure-services", "services", "network on", _seed("Microsoft Azure Image"))
+# ---------------------------------------------------------------------------- boot
+BOOT_REGEN = _rule("boot-regen", "boot", "grub configuration and a generic (not host-only) initramfs rewritten",
+                   _seed("Service State"), always=True)
+BOOT_DRIVERS = _rule("boot-drivers", "boot", "the target's drivers in the initramfs (virtio / nvme, ena, "
+                     "xen-blkfront/netfront / hv_vmbus, hv_storvsc, hv_netvsc)", BEYOND, always=True)
+BOOT_CONSOLE = _rule("boot-console", "boot", "serial console on the kernel command line", BEYOND, always=True)
+BOOT_AZURE = _rule("boot-azure", "boot", "Azure's `earlyprintk=ttyS0 rootdelay=300`", BEYOND)
+# ---------------------------------------------------------------------------- pre-flight
+PREFLIGHT_BASE = _rule("preflight-base", "preflight", "blocker: a release DIB cannot rebuild under the packages "
+                       "strategy", BEYOND)
+PREFLIGHT_ROOTFS = _rule("preflight-rootfs", "preflight", "blocker: `--strategy rootfs` without a full overlay",
+                         BEYOND)
+PREFLIGHT_MIRROR = _rule("preflight-mirror", "preflight", "blocker: packages or pinned versions the mirror lacks "
+                         "(`--check-mirror`); warning: no mirror check for this distro", BEYOND)
+PREFLIGHT_OVERLAY = _rule("preflight-overlay", "preflight", "warning: no overlay, or a full overlay over a package "
+                          "rebuild", BEYOND)
+PREFLIGHT_FIREWALL = _rule("preflight-firewall", "preflight", "warning: a kept firewall that may lock SSH out",
+                           BEYOND)
+PREFLIGHT_LVM = _rule("preflight-lvm", "preflight", "warning: LVM/device-mapper volumes are not recreated", BEYOND)
+PREFLIGHT_CRYPT = _rule("preflight-crypt", "preflight", "warning: encrypted volumes cannot be carried over", BEYOND)
+
+
+def table(format="table"):
+    """The registry as text: `dib-migrate rules` (table) or the README's rule table (markdown)."""
+    if format == "markdown":
+        out = ["| rule | area | what it does | origin |", "|---|---|---|---|"]
+        out += ["| %s | %s | %s | %s |" % (r.id, r.area, r.summary, r.origin) for r in RULES.values()]
+    else:
+        out = ["%-19s %-9s %s  [%s]" % (r.id, r.area, r.summary, r.origin) for r in RULES.values()]
+    return "\n".join(out) + "\n"
