@@ -223,3 +223,7 @@ def markdown():
             a.name, a.area, a.verb, "`%s`" % a.element if a.element else "package-installs",
             a.doc, ", ".join("`%s`" % x for x in a.files) or "—"))
     return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -80,7 +80,7 @@ def _check_mirror(args, plan):
     if pins:
         found.append(Blocker(R.PREFLIGHT_MIRROR, "the mirror lacks %d pinned version(s): %s" % (
             len(pins), ", ".join(pins)), "build without --pin-versions, or point --mirror at a mirror that keeps "
-            "old versions (e.g. snapshot.debian.org)", "packages[].version", ", ".join(pins)))
+            "old versions", "packages[].version", ", ".join(pins)))
     return dataclasses.replace(plan, blockers=plan.blockers + tuple(found))
 
 

@@ -1,6 +1,6 @@
 """The network configuration files a Plan asks for, in the source's own format.
 
-Shared by render (writes them into the element data) and verify (compares the image's).
+Shared by render (writes them into the element data) and verify (finds and compares the image's).
 """
 import ipaddress
 import posixpath
@@ -45,8 +45,17 @@ def _view(change):
             "dns6": [x for x in dns if ipaddress.ip_address(x).version == 6]}
 
 
+def config_path(change):
+    """Where a set-network Change's config goes: the scanned file when it lies where the manager reads."""
+    return _path(change.data["manager"], change)
+
+
+def config_texts_paths(path):
+    """Glob patterns of the files the config at ``path`` is read together with (ifupdown's source dir)."""
+    return ["/etc/network/interfaces.d/*"] if path == FORMATS["ifupdown"][1] else []
+
+
 def _path(manager, change):
-    """Where the interface's config goes: the scanned file when it lies where the manager reads."""
     _tpl, default, directory = FORMATS[manager]
     default = default.format(name=change.subject)
     scanned = change.data.get("file")

@@ -81,10 +81,8 @@ GROWROOT = _rule("growroot", "boot", "root grown to the new disk at first boot (
 SVC_KEEP = _rule("svc-keep", "services", "every other service keeps its scanned state", BEYOND)
 SVC_LIBVIRTD = _rule("svc-libvirtd", "services", "libvirtd off", _seed("Service State"), always=True)
 SVC_SSHD = _rule("svc-sshd", "services", "sshd on", _seed("Service State"), always=True)
-SVC_NETWORK = _rule("svc-network", "services", "NetworkManager or network(ing) on", _seed("Service State"),
-                    always=True)
-SVC_FIREWALL = _rule("svc-firewall", "services", "iptables/ip6tables off unless `--firewall`", _seed("Service State"),
-                     always=True)
+SVC_NETWORK = _rule("svc-network", "services", "NetworkManager or network(ing) on", _seed("Service State"))
+SVC_FIREWALL = _rule("svc-firewall", "services", "iptables/ip6tables off unless `--firewall`", _seed("Service State"))
 EC2_SERVICES = _rule("ec2-services", "services", "hal, haldaemon, iptables, ip6tables off; network on",
                      _seed("EC2 AMI Image"))
 OPENSTACK_SERVICES = _rule("openstack-services", "services", "hal, haldaemon, iptables, ip6tables off; network on",

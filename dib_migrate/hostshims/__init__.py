@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 
 from ..distros import FAMILIES
-from ..distros.debian import security_mirror  # noqa: F401  (re-exported)
 
 SHIMS_DIR = Path(__file__).resolve().parent
 

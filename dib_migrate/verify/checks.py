@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from .. import network_files
 from . import initramfs
 
 CHECKS = {}
@@ -435,8 +436,10 @@ def _managed_paths(plan):
     for ch in plan.changes:
         if ch.action in ("write-hosts", "reset-adjtime", "cloud-config", "agent-config", "remove-file"):
             paths.add(ch.subject)
-        if ch.action == "set-network" and ch.data.get("file"):
-            paths.add(ch.data["file"])
+        if ch.action == "set-network":
+            paths.add(network_files.config_path(ch))
+            if ch.data.get("file"):
+                paths.add(ch.data["file"])
     return paths
 
 
@@ -531,12 +534,11 @@ _MAC_BINDINGS = re.compile(r"(?im)^\s*(hwaddress|HWADDR|MACADDR|mac-address|maca
 
 def _network_text(ctx, path):
     texts = []
-    if path:
-        t = ctx.read(path)
-        if t is not None:
-            texts.append(t)
-    if path == "/etc/network/interfaces":
-        for f in sorted(glob.glob(str(ctx.p("/etc/network/interfaces.d")) + "/*")):
+    t = ctx.read(path)
+    if t is not None:
+        texts.append(t)
+    for pattern in network_files.config_texts_paths(path):
+        for f in sorted(glob.glob(str(ctx.p(pattern)))):
             try:
                 texts.append(Path(f).read_text(errors="replace"))
             except OSError:
@@ -547,12 +549,13 @@ def _network_text(ctx, path):
 @check("set-network")
 def _set_network(ctx, c):
     d = c.data
-    text = _network_text(ctx, d.get("file"))
+    path = network_files.config_path(c)     # where render wrote it
+    text = _network_text(ctx, path)
     if text is None:
-        return False, "%s missing" % d.get("file")
+        return False, "%s missing" % path
     name = c.subject
     if name not in text:
-        return False, "%s not named in %s" % (name, d.get("file"))
+        return False, "%s not named in %s" % (name, path)
     missing = []
     for a in d.get("addresses") or []:
         if a.split("/")[0] not in text:
@@ -577,7 +580,7 @@ def _set_network(ctx, c):
         missing.append("MAC binding %s left" % mac.group(1))
     if missing:
         return False, "; ".join(missing)
-    return True, "%s %s in %s" % (name, mode, d.get("file"))
+    return True, "%s %s in %s" % (name, mode, path)
 
 
 # ---------------------------------------------------------------------------- boot

@@ -212,3 +212,38 @@ def test_centos6_packages_build_refused(capsys, tmp_path):
                         str(tmp_path / "o"), "--dry-run")
     assert code == 2 and "field os.distro" in err and "--strategy rootfs" in err
     assert not (tmp_path / "o").exists()
+
+
+# --- blockers: typed pre-flight findings stop a build, warnings do not ------------------------
+
+def test_mirror_blocker_refuses_build_naming_field_and_value(capsys, tmp_path, monkeypatch):
+    from dib_migrate import mirror
+    index = {"nginx": {"1"}}            # the mirror has nginx only
+    monkeypatch.setattr(mirror, "fetch_index", lambda *a, **k: index)
+    code, out, err = run(capsys, "plan", DEBIAN, "-t", "kvm", "--check-mirror")
+    assert code == 0 and "BLOCKERS (1)" in out and "preflight-mirror" in out
+    code, out, err = run(capsys, "build", DEBIAN, "-t", "kvm", "-o", str(tmp_path / "o"), "--dry-run",
+                         "--check-mirror")
+    assert code == 2 and "field packages = '" in err and "None" not in err and "fix:" in err
+    assert "linux-image-amd64" in err and not (tmp_path / "o").exists()
+
+
+def test_warnings_alone_do_not_refuse_a_build(capsys, tmp_path):
+    # rocky9 has LVM and no overlay: warnings, no blocker
+    code, out, err = run(capsys, "build", str(FIXTURES / "reports" / "rocky9-vmware.yaml"), "-t", "kvm",
+                         "-o", str(tmp_path / "o"), "--dry-run")
+    assert code == 0, err
+
+
+def test_plan_json_carries_blockers(capsys):
+    code, out, _err = run(capsys, "plan", str(EXAMPLES / "centos6-xen-pv" / "report.yaml"), "-t", "kvm",
+                          "--format", "json")
+    (b,) = json.loads(out)["blockers"]
+    assert code == 0 and b["rule"] == "preflight-base" and b["field"] == "os.distro" and b["value"] == "centos 6.10"
+
+
+def test_targets_lists_registered_rules(capsys):
+    from dib_migrate.rule_registry import RULES
+    code, out, _err = run(capsys, "targets")
+    listed = [r.strip() for line in out.splitlines() if "rules:" in line for r in line.split("rules:")[1].split(",")]
+    assert code == 0 and listed and set(listed) <= set(RULES) and "boot-azure" in listed

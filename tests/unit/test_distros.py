@@ -92,3 +92,18 @@ def test_every_family_has_firewall_tables():
         assert set(cls.firewall_services) == {"iptables", "firewalld", "ufw", "nftables", "none"}
         assert set(cls.network_services) == {"ifupdown", "network-scripts", "NetworkManager", "netplan",
                                              "systemd-networkd", "wicked"}
+
+
+def test_a_distro_is_a_subclass_of_its_family(example):
+    from dib_migrate.distros import Debian, Ubuntu, distro_class
+    assert type(family_for(example("ubuntu2204-netplan"))) is Ubuntu and issubclass(Ubuntu, Debian)
+    assert type(family_for(example("debian12-web"))) is Debian
+    assert distro_class("debian", "ubuntu").default_mirror.endswith("/ubuntu")
+    assert distro_class("redhat", "rocky").default_mirror is None      # no mirror check
+
+
+def test_family_answers_what_render_and_build_used_to_test_names_for(example):
+    deb, rocky = family_for(example("debian12-web")), family_for(example("rocky9-vmware"))
+    assert (deb.pin_separator, rocky.pin_separator) == ("=", "-")
+    assert deb.dib_environment == {"DIB_APT_MINIMAL_CREATE_INTERFACES": "0"} and rocky.dib_environment == {}
+    assert deb.release() == "bookworm" and rocky.release() == "9.4"

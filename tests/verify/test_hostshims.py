@@ -2,11 +2,12 @@
 import os
 
 from dib_migrate import hostshims
+from dib_migrate.distros.debian import security_mirror
 
 
 def test_security_mirror_is_on_the_distribution_mirrors_host():
-    assert hostshims.security_mirror("http://deb.debian.org/debian") == "http://deb.debian.org/debian-security"
-    assert hostshims.security_mirror("http://mirror.example/debian/") == "http://mirror.example/debian-security"
+    assert security_mirror("http://deb.debian.org/debian") == "http://deb.debian.org/debian-security"
+    assert security_mirror("http://mirror.example/debian/") == "http://mirror.example/debian-security"
 
 
 def test_debian_settings_and_user_values_win(monkeypatch):
