@@ -19,7 +19,6 @@ class Debian(Family):
     network_manager_packages = ("network-manager",)
     firewall_services = dict(Family.firewall_services,
                              iptables=("netfilter-persistent",), none=("netfilter-persistent",))
-    cloud_init_package = "cloud-init"
     azure_agent_package = "waagent"
     azure_agent_service = "walinuxagent"
     growroot_packages = ("cloud-guest-utils",)

@@ -7,12 +7,6 @@ def _major(report):
 
 class RedHat(Family):
     name = "redhat"
-    ssh_service = "sshd"
-    network_manager_packages = ("NetworkManager",)
-    azure_agent_package = "WALinuxAgent"
-    azure_agent_service = "waagent"
-    growroot_packages = ("cloud-utils-growpart",)
-    xen_only_kernels = ("kernel-xen",)
     dib_bases = {
         "centos": lambda r: ("centos-minimal", _major(r)) if _major(r) in ("8", "9") else None,
         "rocky": lambda r: ("rocky-container", _major(r)),

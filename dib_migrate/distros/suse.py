@@ -3,14 +3,10 @@ from .base import Family
 
 class Suse(Family):
     name = "suse"
-    ssh_service = "sshd"
-    network_manager_packages = ("NetworkManager",)
     firewall_services = dict(Family.firewall_services,
                              iptables=("SuSEfirewall2",), none=("SuSEfirewall2",))
     azure_agent_package = "python-azure-agent"
-    azure_agent_service = "waagent"
     growroot_packages = ("growpart",)
-    xen_only_kernels = ("kernel-xen",)
     dib_bases = {
         "opensuse-leap": lambda r: ("opensuse-minimal", r.version),
         "opensuse": lambda r: ("opensuse-minimal", r.version),
