@@ -123,8 +123,8 @@ def refuse(report, plan):
     """InputError (exit 2) naming the first blocker's field and value, listing every blocker."""
     if plan.blockers:
         b = plan.blockers[0]
-        raise InputError(report.path, b.field, b.value, "; ".join(
-            "%s: %s; fix: %s" % (x.rule, x.message, x.fix) for x in plan.blockers))
+        raise InputError(report.path, b.field, b.value, " | ".join(
+            "%s: %s. Fix: %s" % (x.rule, x.message, x.fix) for x in plan.blockers))
 
 
 def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, image_size=None,

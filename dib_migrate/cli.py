@@ -59,6 +59,10 @@ def _load(args):
     return report, plan
 
 
+def _few(names, most=10):
+    return ", ".join(names[:most]) + (" and %d more" % (len(names) - most) if len(names) > most else "")
+
+
 def _check_mirror(args, plan):
     """Add preflight-mirror findings; the check reads the network, so it stays out of make_plan."""
     import dataclasses
@@ -74,12 +78,12 @@ def _check_mirror(args, plan):
     names, pins = mirror.missing(plan, index)
     found = []
     if names:
-        found.append(Blocker(R.PREFLIGHT_MIRROR, "the mirror lacks %d package(s): %s" % (len(names), ", ".join(names)),
+        found.append(Blocker(R.PREFLIGHT_MIRROR, "the mirror lacks %d package(s): %s" % (len(names), _few(names)),
                              "drop them from the report's packages or point --mirror at a mirror that has them",
                              "packages", ", ".join(names)))
     if pins:
         found.append(Blocker(R.PREFLIGHT_MIRROR, "the mirror lacks %d pinned version(s): %s" % (
-            len(pins), ", ".join(pins)), "build without --pin-versions, or point --mirror at a mirror that keeps "
+            len(pins), _few(pins)), "build without --pin-versions, or point --mirror at a mirror that keeps "
             "old versions", "packages[].version", ", ".join(pins)))
     return dataclasses.replace(plan, blockers=plan.blockers + tuple(found))
 

@@ -107,6 +107,8 @@ PREFLIGHT_OVERLAY = _rule("preflight-overlay", "preflight", "warning: no overlay
 PREFLIGHT_FIREWALL = _rule("preflight-firewall", "preflight", "warning: a kept firewall that may lock SSH out",
                            BEYOND)
 PREFLIGHT_LVM = _rule("preflight-lvm", "preflight", "warning: LVM/device-mapper volumes are not recreated", BEYOND)
+OVERLAY_SETUID = _rule("overlay-setuid", "preflight", "warning: setuid/setgid files the overlay carries, listed "
+                       "for a security review", BEYOND)
 PREFLIGHT_CRYPT = _rule("preflight-crypt", "preflight", "warning: encrypted volumes cannot be carried over", BEYOND)
 
 

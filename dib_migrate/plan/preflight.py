@@ -38,7 +38,7 @@ def warnings(ctx):
     if r.overlay is not None and r.overlay.setuid:
         shown = r.overlay.setuid[:20]
         more = len(r.overlay.setuid) - len(shown)
-        yield Warning("overlay-setuid", "security: the overlay carries %d setuid/setgid file(s) that run with "
+        yield Warning(R.OVERLAY_SETUID, "security: the overlay carries %d setuid/setgid file(s) that run with "
                       "their owner's rights in the image: %s%s" % (
                           len(r.overlay.setuid), ", ".join(shown), " and %d more" % more if more else ""))
     if r.overlay is None:

@@ -224,7 +224,7 @@ def test_mirror_blocker_refuses_build_naming_field_and_value(capsys, tmp_path, m
     assert code == 0 and "BLOCKERS (1)" in out and "preflight-mirror" in out
     code, out, err = run(capsys, "build", DEBIAN, "-t", "kvm", "-o", str(tmp_path / "o"), "--dry-run",
                          "--check-mirror")
-    assert code == 2 and "field packages = '" in err and "None" not in err and "fix:" in err
+    assert code == 2 and "field packages = '" in err and "= None" not in err and "Fix:" in err
     assert "linux-image-amd64" in err and not (tmp_path / "o").exists()
 
 

@@ -1,6 +1,7 @@
 """The rule registry: every id a Plan can carry is registered, has its fixtures, and the README's table is it."""
 import argparse
 import re
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -32,6 +33,11 @@ def _merge(base, patch):
 
 def _plan(case, derive, monkeypatch):
     report = derive(case["report"], lambda d: _merge(d, case.get("patch") or {}), overlay=case.get("overlay", False))
+    for dotted, value in (case.get("loaded") or {}).items():
+        # facts the loader derives from the overlay archive itself (e.g. its setuid members)
+        part, attr = dotted.split(".")
+        value = tuple(value) if isinstance(value, list) else value
+        report = replace(report, **{part: replace(getattr(report, part), **{attr: value})})
     opts = dict(case.get("options") or {})
     if "install_profile" in opts:
         opts["profile"] = load_profile(str(FIXTURES / "profiles" / opts.pop("install_profile")))
