@@ -12,7 +12,7 @@ import yaml
 
 from . import outputs
 from .actions import ACTIONS, BY_TARGET
-from .distros import FAMILIES
+from .distros import distro_class
 from .network_files import environment, network_files
 from .targets import TARGETS
 
@@ -61,7 +61,7 @@ def data_files(plan, report):
 
 def package_installs(plan):
     doc = {}
-    sep = FAMILIES[plan.family].pin_separator
+    sep = distro_class(plan.family, plan.distro).pin_separator
     for c in plan.changes:
         entries = ACTIONS[c.action].packages
         for name, version, install in entries(c) if entries else ():
