@@ -13,6 +13,7 @@ import yaml
 from . import outputs
 from .actions import ACTIONS, BY_TARGET
 from .distros import distro_class
+from .distros.hook_data import family_files
 from .network_files import environment, network_files
 from .targets import TARGETS
 
@@ -50,6 +51,7 @@ def data_files(plan, report):
         "overlay/users": _lines("%s %d" % (u.name, u.id) for u in report.users),
         "overlay/groups": _lines("%s %d" % (g.name, g.id) for g in report.groups),
     }
+    f.update(family_files(plan, report))
     for c in plan.changes:
         write = ACTIONS[c.action].write
         if write:

@@ -61,6 +61,16 @@ class Family(abc.ABC):
     # the distribution mirror whose package index `--check-mirror` reads; None: no check
     default_mirror = None
 
+    # -- what the hooks run and where they write, rendered into migrate-data/family/ --------
+    # (hook_data.py). A command is one line of blank-separated words, never expanded by a
+    # shell; the word {} stands for the hook's arguments (package or service names).
+    initrd_path = "/boot/initramfs-@KVER@.img"     # the initramfs of kernel @KVER@
+    rc_local = "/etc/rc.d/rc.local"                # run last at boot by sysv init
+    package_query = "rpm -q --qf installed\\n {}"
+    package_installed = "installed"                # package_query's first line when installed
+    sysv_enable = ("chkconfig {} on",)
+    sysv_disable = ("chkconfig {} off",)
+
     def __init__(self, report):
         self.report = report
 
@@ -105,6 +115,18 @@ class Family(abc.ABC):
                 or self.report.network_manager == "NetworkManager":
             return "NetworkManager"
         return self.network_services[self.report.network_manager]
+
+    def package_commands(self):
+        """(install, remove) commands of the family's package manager."""
+        return ("yum -y install {}", "yum -y remove {}")
+
+    def initramfs_config(self, drivers):
+        """{path in the image: content} making every initramfs generic with ``drivers`` in it.
+
+        Only files no package owns, so a kernel installed later meets no conffile conflict.
+        """
+        return {"/etc/dracut.conf.d/90-dib-migrate.conf":
+                'hostonly="no"\nadd_drivers+=" %s "\n' % " ".join(drivers)}
 
     def is_kernel_package(self, name):
         return name in self.xen_only_kernels or name in self.kernel_packages()

@@ -39,8 +39,24 @@ class Debian(Family):
         # DIB's Debian elements name releases by codename
         return self.report.codename or self.report.version
 
+    initrd_path = "/boot/initrd.img-@KVER@"
+    rc_local = "/etc/rc.local"
+    package_query = "dpkg-query -W -f=${Status}\\n {}"
+    package_installed = "install ok installed"
+    sysv_enable = ("update-rc.d {} defaults", "update-rc.d {} enable")
+    sysv_disable = ("update-rc.d {} disable",)
+
     def kernel_packages(self):
         return ("linux-image-" + self.dib_arch(),)
+
+    def package_commands(self):
+        return ("env DEBIAN_FRONTEND=noninteractive apt-get -y install {}",
+                "env DEBIAN_FRONTEND=noninteractive apt-get -y purge {}")
+
+    def initramfs_config(self, drivers):
+        # conf.d is read after initramfs.conf; modules.d sits beside the package's own lists
+        return {"/etc/initramfs-tools/conf.d/dib-migrate": "MODULES=most\n",
+                "/usr/share/initramfs-tools/modules.d/dib-migrate": "".join(d + "\n" for d in drivers)}
 
     def bootloader_packages(self):
         if self.report.firmware == "uefi":

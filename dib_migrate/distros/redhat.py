@@ -16,6 +16,12 @@ class RedHat(Family):
     }
     rootfs_package_element = "yum"
 
+    def package_commands(self):
+        # dnf from EL8 and Fedora on (its yum is only a compatibility name there)
+        pm = "dnf" if self.report.distro == "fedora" or (_major(self.report).isdigit()
+                                                          and int(_major(self.report)) >= 8) else "yum"
+        return ("%s -y install {}" % pm, "%s -y remove {}" % pm)
+
     def kernel_packages(self):
         return ("kernel",)
 

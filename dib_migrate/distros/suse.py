@@ -12,6 +12,13 @@ class Suse(Family):
         "opensuse": lambda r: ("opensuse-minimal", r.version),
     }
     rootfs_package_element = "zypper"
+    initrd_path = "/boot/initrd-@KVER@"
+    rc_local = "/etc/init.d/boot.local"
+    sysv_enable = ("insserv {}",)
+    sysv_disable = ("insserv -r {}",)
+
+    def package_commands(self):
+        return ("zypper --non-interactive install {}", "zypper --non-interactive remove {}")
 
     def kernel_packages(self):
         return ("kernel-default",)

@@ -80,7 +80,7 @@ class Hooks:
 
 
 RECORDER = """#!/bin/sh
-echo "$(basename "$0") $*" >>/tmp/calls.log
+printf '%s\n' "$(basename "$0") $*" >>/tmp/calls.log
 """
 
 

@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .hookrun import EXAMPLES, PACKAGES, Chroot, Hooks, calls, debian_root, have_debootstrap, \
     render_data, stand_in
@@ -129,7 +130,10 @@ def test_network_written_mac_bindings_removed(built):
 def test_cloud_init_config(built):
     cfg = built["root"] / "etc/cloud/cloud.cfg.d"
     assert (cfg / "90-dib-migrate.cfg").read_text() == (built["data"] / "cloud/cloud.cfg").read_text()
-    assert "ConfigDrive, OpenStack" in (cfg / "91-dib-migrate-datasources.cfg").read_text()
+    # the datasources are the Plan's (in its cloud.cfg), not the hook's own
+    assert yaml.safe_load((cfg / "90-dib-migrate.cfg").read_text())["datasource_list"][:2] == \
+        ["ConfigDrive", "OpenStack"]
+    assert sorted(p.name for p in cfg.iterdir()) == ["90-dib-migrate.cfg"]
 
 
 def test_identity_kept_no_relabel_growroot_by_cloud_init(built):

@@ -1,6 +1,13 @@
 """The redhat and suse branches on prepared roots (a Debian root dressed as CentOS 6 /
 SUSE) with recording stand-ins for the commands that cannot run here."""
+import dataclasses
+import shutil
+
 import pytest
+
+from dib_migrate.distros.hook_data import family_files
+from dib_migrate.plan import make_plan
+from dib_migrate.report import load_report
 
 from .hookrun import EXAMPLES, Chroot, Hooks, calls, debian_root, have_debootstrap, render_data, stand_in
 
@@ -8,8 +15,9 @@ pytestmark = [pytest.mark.rootfs,
               pytest.mark.skipif(not have_debootstrap(), reason="needs root and debootstrap")]
 
 KVER = "2.6.32-754.el6.x86_64"
-# a fake rpm database: one file per installed package
-RPM = 'for a; do n=$a; done\n[ -e "/var/lib/fake-rpm/$n" ]\n'
+# a fake rpm database: one file per installed package; `rpm -q --qf installed\\n NAME` answers
+RPM = ('for a; do n=$a; done\nif [ -e "/var/lib/fake-rpm/$n" ]; then echo installed\n'
+       'else echo "package $n is not installed"; exit 1; fi\n')
 PM = """case "$2" in
     install) shift 2; for n; do touch "/var/lib/fake-rpm/$n"
         if [ "$n" = kernel ]; then mkdir -p /boot /lib/modules/%(k)s; touch /boot/vmlinuz-%(k)s; fi
@@ -27,6 +35,14 @@ def prepare(tmp_path, family, loader):
     (data / "boot/kernel").write_text("yes\n")
     (data / "boot/loader").write_text(loader + "\n")
     if family != "redhat":
+        # the same Plan as the family's driver data renders it for a SUSE source
+        report = dataclasses.replace(load_report(str(EXAMPLES / "centos6-xen-pv/report.yaml")),
+                                     family=family, distro="opensuse-leap", version="15.5")
+        plan = make_plan(report, "kvm")
+        shutil.rmtree(data / "family")
+        for rel, text in family_files(plan, report).items():
+            (data / rel).parent.mkdir(parents=True, exist_ok=True)
+            (data / rel).write_text(text)
         (data / "os/family").write_text(family + "\n")
     (root / "etc/os-release").unlink()
     (root / "etc/os-release").write_text('NAME="CentOS"\nID="centos"\nVERSION_ID="6"\n')

@@ -105,3 +105,40 @@ def test_tarcheck_is_flake8_clean():
                           str(ELEMENTS / "migrate-overlay/migrate-lib/tarcheck.py")],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stdout
+
+
+def _scripts():
+    for f in sorted(ELEMENTS.glob("*/*/*")) + sorted(ELEMENTS.glob("*/*/*/*")):
+        if f.is_file() and f.suffix != ".rst" and f.parent.name != "migrate-data":
+            yield f
+
+
+def test_no_hook_or_script_tests_the_family():
+    """What differs between families arrives as migrate-data/family/ data (dib_migrate/distros)."""
+    for f in _scripts():
+        text = f.read_text()
+        assert "os/family" not in text, f
+        assert not re.search(r"\b(debian|redhat|suse|rhel|centos|ubuntu|sles)\b", text, re.I), f
+
+
+def test_package_names_have_one_source():
+    """Package names come from dib_migrate/distros only, through the per-host element's generated
+    package-installs.yaml: no static element has a pkg-map or a package list to disagree with them."""
+    for el in ELEMENT_NAMES:
+        assert not (ELEMENTS / el / "pkg-map").exists(), el
+        assert not (ELEMENTS / el / "package-installs.yaml").exists(), el
+    assert "package-installs" in (ELEMENTS / "migrate-base/element-deps").read_text().split()
+
+
+def test_units_are_real_files_installed_by_their_hooks():
+    units = sorted(ELEMENTS.glob("*/migrate-units/*/*"))
+    assert {u.name for u in units} >= {"dib-migrate-firstboot-early.service", "dib-migrate-firstboot-late.service",
+                                       "dib-migrate-growroot.service", "dib-migrate-growroot.conf",
+                                       "dib-migrate-ssh-keygen.service"}
+    hooks_text = "".join(h.read_text() for _el, _phase, h in hooks())
+    for u in units:
+        assert "[Unit]" in u.read_text() or u.suffix == ".conf"
+        name = u.name.replace("-early", "-$stage").replace("-late", "-$stage")
+        assert "migrate-units/%s/%s" % (u.parent.name, name) in hooks_text, u
+    # no unit written from a heredoc any more
+    assert "<<UNIT" not in hooks_text and "<<'UNIT'" not in hooks_text

@@ -1,7 +1,12 @@
 """Per-family tables: names the rules ask for, never if-chains on distro names."""
+import dataclasses
+import re
+
 import pytest
 
 from dib_migrate.distros import family_for
+from dib_migrate.distros.hook_data import family_files
+from dib_migrate.plan import make_plan
 
 
 @pytest.mark.parametrize("name,family,ssh,kernel,boot,azure_pkg,azure_svc", [
@@ -107,3 +112,58 @@ def test_family_answers_what_render_and_build_used_to_test_names_for(example):
     assert (deb.pin_separator, rocky.pin_separator) == ("=", "-")
     assert deb.dib_environment == {"DIB_APT_MINIMAL_CREATE_INTERFACES": "0"} and rocky.dib_environment == {}
     assert deb.release() == "bookworm" and rocky.release() == "9.4"
+
+
+FAMILY_FIXTURES = ("debian12-web", "centos6-xen-pv", "rocky9-vmware", "sles15-wicked")
+
+
+def _hook_reads():
+    """The migrate-data/family/ names the elements' scripts read (a trailing '-': a prefix)."""
+    from dib_migrate.render import ELEMENTS_DIR
+    names = set()
+    for f in ELEMENTS_DIR.glob("*/*/*"):
+        if f.is_file() and f.suffix != ".rst":
+            names |= set(re.findall(r"family/([a-z-]+)", f.read_text()))
+    return names
+
+
+@pytest.mark.parametrize("name", FAMILY_FIXTURES)
+def test_family_files_cover_what_the_hooks_read(example, name):
+    report = example(name)
+    files = family_files(make_plan(report, "openstack"), report)
+    reads = _hook_reads()
+    assert {"initrd", "rc-local", "package-installed", "initramfs-conf"} <= reads
+    for n in reads:
+        keys = [k[len("family/"):] for k in files]
+        assert any(k == n or k.startswith(n + "/") or (n.endswith("-") and k.startswith(n)) for k in keys), n
+    assert all(text.strip() for text in files.values())
+
+
+@pytest.mark.parametrize("name,initrd,install,conf", [
+    ("debian12-web", "/boot/initrd.img-@KVER@", "env DEBIAN_FRONTEND=noninteractive apt-get -y install {}",
+     "/etc/initramfs-tools/conf.d/dib-migrate"),
+    ("centos6-xen-pv", "/boot/initramfs-@KVER@.img", "yum -y install {}", "/etc/dracut.conf.d/90-dib-migrate.conf"),
+    ("rocky9-vmware", "/boot/initramfs-@KVER@.img", "dnf -y install {}", "/etc/dracut.conf.d/90-dib-migrate.conf"),
+    ("sles15-wicked", "/boot/initrd-@KVER@", "zypper --non-interactive install {}",
+     "/etc/dracut.conf.d/90-dib-migrate.conf"),
+])
+def test_family_files(example, name, initrd, install, conf):
+    report = example(name)
+    plan = make_plan(report, "azure")
+    files = family_files(plan, report)
+    assert files["family/initrd"] == initrd + "\n"
+    assert files["family/package-install"] == install + "\n"
+    drivers = plan.by_action("initramfs-drivers")[0].data["drivers"]
+    text = files["family/initramfs-conf" + conf]
+    assert all(d in text for d in drivers) or all(
+        d in files["family/initramfs-conf/usr/share/initramfs-tools/modules.d/dib-migrate"] for d in drivers)
+
+
+def test_family_files_refuse_a_driver_name_that_is_not_a_module(example):
+    report = example("rocky9-vmware")
+    plan = make_plan(report, "openstack")
+    bad = dataclasses.replace(plan, changes=tuple(
+        dataclasses.replace(c, data={"drivers": ["virtio_blk", "x\"; reboot"]})
+        if c.action == "initramfs-drivers" else c for c in plan.changes))
+    with pytest.raises(ValueError, match="not a kernel module name"):
+        family_files(bad, report)
