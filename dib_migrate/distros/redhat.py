@@ -18,8 +18,8 @@ class RedHat(Family):
 
     def package_commands(self):
         # dnf from EL8 and Fedora on (its yum is only a compatibility name there)
-        pm = "dnf" if self.report.distro == "fedora" or (_major(self.report).isdigit()
-                                                          and int(_major(self.report)) >= 8) else "yum"
+        major = _major(self.report)
+        pm = "dnf" if self.report.distro == "fedora" or (major.isdigit() and int(major) >= 8) else "yum"
         return ("%s -y install {}" % pm, "%s -y remove {}" % pm)
 
     def kernel_packages(self):

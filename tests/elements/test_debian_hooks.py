@@ -133,7 +133,7 @@ def test_cloud_init_config(built):
     # the datasources are the Plan's (in its cloud.cfg), not the hook's own
     assert yaml.safe_load((cfg / "90-dib-migrate.cfg").read_text())["datasource_list"][:2] == \
         ["ConfigDrive", "OpenStack"]
-    assert sorted(p.name for p in cfg.iterdir()) == ["90-dib-migrate.cfg"]
+    assert not [p.name for p in cfg.iterdir() if p.name.startswith("9") and p.name != "90-dib-migrate.cfg"]
 
 
 def test_identity_kept_no_relabel_growroot_by_cloud_init(built):
