@@ -82,3 +82,23 @@ def test_family_run_fails_with_its_command(tmp_path):
     cmds.write_text("false {}\ntouch %s\n" % (tmp_path / "not-reached"))
     res = subprocess.run([str(BASE_LIB / "family-run"), str(cmds), "x"], capture_output=True)
     assert res.returncode != 0 and not (tmp_path / "not-reached").exists()
+
+
+AZURE_LIB = ELEMENTS / "migrate-cloud-azure/migrate-lib"
+
+
+def test_waagent_keys_set_in_place_missing_ones_appended(tmp_path):
+    settings = tmp_path / "waagent"
+    # as render writes cloud/waagent for an Azure Plan (identity keep)
+    settings.write_text("Provisioning.DeleteRootPassword=n\nProvisioning.RegenerateSshHostKeyPair=n\n"
+                        "ResourceDisk.EnableSwap=n\nResourceDisk.Format=y\n")
+    out = run(["awk", "-F=", "-f", AZURE_LIB / "set-keys.awk", settings, FIXTURES / "waagent.conf"]).stdout
+    assert out == (FIXTURES / "waagent.conf.expected").read_text()
+
+
+def test_waagent_bad_key_fails(tmp_path):
+    settings = tmp_path / "waagent"
+    settings.write_text("ResourceDisk.EnableSwap=n\nbad key=1\n")
+    res = subprocess.run(["awk", "-F=", "-f", str(AZURE_LIB / "set-keys.awk"), str(settings),
+                          str(FIXTURES / "waagent.conf")], capture_output=True, text=True)
+    assert res.returncode == 1 and "bad key 'bad key'" in res.stderr
