@@ -53,40 +53,153 @@ def shell_text(argv, env):
 
 
 def _progress(msg, start, stream):
-    el = int(time.monotonic() - start)
-    stream.write("[%3dm%02ds] %s\n" % (el // 60, el % 60, msg))
-    stream.flush()
+    Progress(stream, start).event(msg)
 
 
-def run_dib(argv, env, logfile, stream=sys.stderr, shown_log=None):
-    """Run disk-image-create, printing each phase with elapsed time; DIB's full log goes to logfile.
+class Progress:
+    """Progress lines on stderr: a live line on a terminal, plain timestamped lines on a pipe (CI, logs).
+
+    ``event`` lines always stay; ``status`` lines (counts, steps) overwrite each other on a terminal
+    and, on a pipe, are printed at most every ``every`` seconds (and always when the count is complete).
+    """
+
+    def __init__(self, stream=sys.stderr, start=None, tty=None, every=10.0, clock=time.monotonic, wall=time.gmtime):
+        self.stream, self.clock, self.wall = stream, clock, wall
+        self.start = clock() if start is None else start
+        self.tty = stream.isatty() if tty is None else tty
+        self.every, self.live, self.last_status, self.last_text = every, False, None, None
+
+    def _prefix(self):
+        el = int(self.clock() - self.start)
+        stamp = "[%3dm%02ds]" % (el // 60, el % 60)
+        return stamp if self.tty else time.strftime("%Y-%m-%dT%H:%M:%SZ ", self.wall()) + stamp
+
+    def event(self, msg):
+        if self.live:
+            self.stream.write("\r\033[K")
+            self.live = False
+        self.stream.write("%s %s\n" % (self._prefix(), msg))
+        self.stream.flush()
+        self.last_text = None
+
+    def status(self, msg, final=False):
+        if msg == self.last_text:
+            return
+        self.last_text = msg
+        if self.tty:
+            self.stream.write("\r\033[K%s %s" % (self._prefix(), msg))
+            self.stream.flush()
+            self.live = True
+            return
+        now = self.clock()
+        if final or self.last_status is None or now - self.last_status >= self.every:
+            self.last_status = now
+            self.stream.write("%s %s\n" % (self._prefix(), msg))
+            self.stream.flush()
+
+    def close(self):
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.live = False
+
+
+# apt: "N upgraded, M newly installed" opens a run, "Unpacking"/"Setting up" count through it
+# (DIB prefixes in-chroot lines with "> "); dnf/yum and zypper print "k/n" themselves
+APT_TOTAL = re.compile(r"(\d+) upgraded, (\d+) newly installed")
+APT_STEP = re.compile(r"\| (?:> )?(Unpacking|Setting up) (\S+)")
+RPM_STEP = re.compile(r"(?:Installing|Upgrading)\s*:\s*(\S+)\s+(\d+)/(\d+)|\((\d+)/(\d+)\) Installing: (\S+)")
+HOOK = re.compile(r"dib-run-parts Running \S*/([a-z-]+)\.d/(\S+)")
+CONVERT = re.compile(r"Converting image using qemu-img convert")
+
+
+class LogWatch:
+    """Reads DIB's log as it grows and turns it into progress: phase, hook, packages k/n, conversion."""
+
+    def __init__(self, progress, output=None):
+        self.p, self.output = progress, output
+        self.phase, self.total, self.unpacked, self.set_up, self.converting = None, 0, 0, 0, False
+
+    def line(self, line):
+        m = PHASE.search(line)
+        if m:
+            phase = m.group(1) or m.group(0)
+            if phase != self.phase:
+                self.p.event("phase: %s" % phase)
+                self.phase = phase
+            if CONVERT.search(line):
+                self.converting = True
+            elif line.find("Image file") >= 0:
+                self.converting = False
+        m = APT_TOTAL.search(line)
+        if m:
+            self.total, self.unpacked, self.set_up = int(m.group(1)) + int(m.group(2)), 0, 0
+            return
+        m = APT_STEP.search(line)
+        if m and self.total:
+            if m.group(1) == "Unpacking":
+                self.unpacked = min(self.unpacked + 1, self.total)
+            else:
+                self.set_up = min(self.set_up + 1, self.total)
+            self.p.status("%s: packages %d/%d unpacked, %d/%d set up (%s)" % (
+                self.phase or "install", self.unpacked, self.total, self.set_up, self.total, m.group(2)),
+                final=self.set_up == self.total)
+            return
+        m = RPM_STEP.search(line)
+        if m:
+            done, total, name = (m.group(2), m.group(3), m.group(1)) if m.group(1) else \
+                (m.group(4), m.group(5), m.group(6))
+            self.p.status("%s: packages %s/%s installed (%s)" % (self.phase or "install", done, total, name),
+                          final=done == total)
+            return
+        m = HOOK.search(line)
+        if m:
+            self.p.status("%s: %s" % (m.group(1), m.group(2)))
+
+    def tick(self):
+        """Between log lines: the conversion has no lines, so show how much it has written."""
+        if self.converting and self.output and os.path.exists(self.output):
+            self.p.status("converting to %s: %d MiB written" % (
+                self.output.rsplit(".", 1)[-1], os.path.getsize(self.output) // MIB))
+
+
+def _output_of(argv):
+    """The file disk-image-create writes: -o base plus -t type."""
+    try:
+        return "%s.%s" % (argv[argv.index("-o") + 1], argv[argv.index("-t") + 1])
+    except (ValueError, IndexError):
+        return None
+
+
+def run_dib(argv, env, logfile, stream=sys.stderr, shown_log=None, progress=None):
+    """Run disk-image-create, printing each phase and the counts inside it; DIB's full log goes to logfile.
 
     ``shown_log`` is where the operator will find the log (it is written in staging, then moved).
     """
-    start = time.monotonic()
-    _progress("disk-image-create started (full log: %s)" % (shown_log or logfile), start, stream)
+    p = progress or Progress(stream)
+    p.event("disk-image-create started (full log: %s)" % (shown_log or logfile))
     full_env = dict(os.environ)
     full_env.update(env)
+    watch = LogWatch(p, _output_of(argv))
     with open(os.devnull, "w") as devnull:
         proc = subprocess.Popen(argv, env=full_env, stdout=devnull, stderr=subprocess.STDOUT)
-    pos, last = 0, None
-    while True:
-        done = proc.poll() is not None
-        if os.path.exists(logfile):
-            with open(logfile, errors="replace") as f:
-                f.seek(pos)
-                chunk = f.read()
-                pos = f.tell()
-            for line in chunk.splitlines():
-                m = PHASE.search(line)
-                if m:
-                    phase = m.group(1) or m.group(0)
-                    if phase != last:
-                        _progress("phase: %s" % phase, start, stream)
-                        last = phase
-        if done:
-            break
-        time.sleep(1)
+    pos = 0
+    try:
+        while True:
+            done = proc.poll() is not None
+            if os.path.exists(logfile):
+                with open(logfile, errors="replace") as f:
+                    f.seek(pos)
+                    chunk = f.read()
+                    pos = f.tell()
+                for line in chunk.splitlines():
+                    watch.line(line)
+            watch.tick()
+            if done:
+                break
+            time.sleep(1)
+    finally:
+        p.close()
     if proc.returncode != 0:
         lines = []
         if os.path.exists(logfile):
@@ -98,7 +211,40 @@ def run_dib(argv, env, logfile, stream=sys.stderr, shown_log=None):
                              % (", ".join(missing), logfile))
         raise BuildError("disk-image-create failed (exit %d); last lines of %s:\n%s"
                          % (proc.returncode, logfile, "".join(lines[-25:])))
-    _progress("disk-image-create finished", start, stream)
+    p.event("disk-image-create finished")
+
+
+def _size(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return ("%d %s" % (n, unit)) if unit == "bytes" else ("%.1f %s" % (n, unit))
+        n /= 1024.0
+
+
+# what a target's image is for, once verified
+NEXT = {
+    "openstack": "upload: openstack image create --disk-format qcow2 --container-format bare --file {image} {host}",
+    "ec2": "upload: aws ec2 import-snapshot --disk-container Format=raw,UserBucket=... ({image} to S3 first)",
+    "azure": "upload: az storage blob upload --type page --file {image} ...; then az image create",
+    "kvm": "boot: qemu-system-x86_64 -accel kvm -m 1024 -drive file={image},format=qcow2,if=virtio "
+           "-nic user,model=virtio-net-pci",
+}
+
+
+def summary(image, plan, seconds, plan_path=None, packer_templates=()):
+    """The closing lines of a build: what was made, where, how big, how long, what to run next."""
+    image = Path(image)
+    plan_path = plan_path or image.parent / "plan.json"
+    el = int(seconds)
+    out = ["built %s for %s in %dm%02ds" % (image.name, plan.target, el // 60, el % 60),
+           "  image:   %s" % image,
+           "  format:  %s, %s on disk" % (plan.build.output_format, _size(image.stat().st_size)),
+           "  elapsed: %dm%02ds" % (el // 60, el % 60),
+           "  next: dib-migrate verify %s --plan %s" % (shlex.quote(str(image)), shlex.quote(str(plan_path))),
+           "        " + NEXT[plan.target].format(image=shlex.quote(str(image)), host=plan.host)]
+    for t in packer_templates:
+        out.append("        packer build %s" % shlex.quote(str(t)))
+    return "\n".join(out) + "\n"
 
 
 def to_fixed_vhd(raw, vhd):

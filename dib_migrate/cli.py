@@ -11,6 +11,9 @@ from .errors import BuildError, InputError, ToolMissing
 from .targets import TARGETS
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+PACKER_HELP = ("also write Packer templates: <host>-<target>.packer.json (null builder running dib-migrate build) "
+               "and <host>-<target>.provision.packer.json (qemu boots this image, with a temporary root key that its "
+               "last provisioner removes)")
 
 
 def _plan_args(p):
@@ -47,6 +50,16 @@ def _options(args):
                    identity=args.identity, extra_elements=tuple(args.element))
 
 
+def _packer_key(args, report, plan):
+    """--packer: a fresh key pair beside the outputs; the Plan gains its packer-provision Change."""
+    import dataclasses
+    from . import packer
+    from .plan import make_plan
+    packer.check_paths(args)
+    args.packer_key_tmp, public = packer.keygen()
+    return make_plan(report, args.target, dataclasses.replace(_options(args), packer_key=public))
+
+
 def _load(args):
     from .plan import make_plan
     from .report import load_report
@@ -54,6 +67,8 @@ def _load(args):
         raise InputError("--target", "target", args.target, "unknown target (known: %s)" % ", ".join(sorted(TARGETS)))
     report = load_report(args.report)
     plan = make_plan(report, args.target, _options(args))
+    if getattr(args, "packer", False):
+        plan = _packer_key(args, report, plan)
     if args.check_mirror or args.pin_versions:
         plan = _check_mirror(args, plan)
     return report, plan
@@ -89,32 +104,69 @@ def _check_mirror(args, plan):
 
 
 def cmd_plan(args):
-    from .plan_table import table
+    from .plan_table import table, terminal_width
     _report, plan = _load(args)
     if args.format == "json":
         print(json.dumps(plan.to_dict(), indent=2, sort_keys=True))
     elif args.format == "yaml":
         print(yaml.safe_dump(plan.to_dict(), default_flow_style=False, sort_keys=False), end="")
     else:
-        print(table(plan, verbose=args.verbose), end="")
+        print(table(plan, verbose=args.verbose, width=terminal_width()), end="")
     return EXIT_OK
 
 
 def cmd_render(args):
+    try:
+        return _render(args)
+    finally:
+        _drop_key(args)
+
+
+def _drop_key(args):
+    import shutil
+    if getattr(args, "packer_key_tmp", None):
+        shutil.rmtree(args.packer_key_tmp, ignore_errors=True)
+
+
+def _render(args):
     from .render import render
     report, plan = _load(args)
     render(plan, report, args.output, extra_paths=args.elements_path)
     print("element set for %s (%s) written to %s" % (plan.host, plan.target, args.output))
     print("build it with: diskimage-builder %s/image.yaml" % args.output)
+    if args.packer:
+        _write_packer(args, plan)
     return EXIT_OK
 
 
+def _write_packer(args, plan):
+    from . import packer
+    first, second = packer.write_templates(plan, args.report, args.output, packer.build_options(args),
+                                           args.packer_key_tmp)
+    out = sys.stdout if args.func is cmd_render else sys.stderr
+    out.write("Packer pattern 1 (null builder runs dib-migrate build): packer build %s\n" % first)
+    out.write("Packer pattern 2 (qemu boots the image built with --packer, provisioners run, the key goes): "
+              "packer build %s\n" % second)
+    return first, second
+
+
 def cmd_build(args):
-    from .build import build
+    try:
+        return _build(args)
+    finally:
+        _drop_key(args)
+
+
+def _build(args):
+    import time
+    from .build import build, summary
+    start = time.monotonic()
     report, plan = _load(args)
     image = build(report, plan, args.output, extra_paths=args.elements_path, dry_run=args.dry_run,
                   compress=not args.no_compress, image_size=args.image_size)
     if image:
+        templates = _write_packer(args, plan) if args.packer else ()
+        sys.stderr.write(summary(image, plan, time.monotonic() - start, packer_templates=templates[1:]))
         print(image)
     return EXIT_OK
 
@@ -151,11 +203,12 @@ def parser():
     pp = sub.add_parser("plan", help="show every difference the image will have from the source")
     _plan_args(pp)
     pp.add_argument("--format", choices=("table", "json", "yaml"), default="table")
-    pp.add_argument("--verbose", "-v", action="store_true", help="list services kept as scanned too")
+    pp.add_argument("--verbose", "-v", action="store_true", help="list services kept as scanned and each Change's data")
     pp.set_defaults(func=cmd_plan)
     pr = sub.add_parser("render", help="write the DIB element set (data only) and a diskimage-builder YAML")
     _plan_args(pr)
     pr.add_argument("-o", "--output", required=True, metavar="DIR")
+    pr.add_argument("--packer", action="store_true", help=PACKER_HELP)
     pr.set_defaults(func=cmd_render)
     pb = sub.add_parser("build", help="render, run disk-image-create and convert to the target's format")
     _plan_args(pb)
@@ -163,6 +216,7 @@ def parser():
     pb.add_argument("--dry-run", action="store_true", help="print the disk-image-create command; build nothing")
     pb.add_argument("--no-compress", action="store_true", help="do not compress qcow2 (faster builds)")
     pb.add_argument("--image-size", type=float, metavar="GB", help="image size (default: fitted by DIB)")
+    pb.add_argument("--packer", action="store_true", help=PACKER_HELP)
     pb.set_defaults(func=cmd_build)
     sub.add_parser("verify", help="check a built image against its Plan", add_help=False)
     pt = sub.add_parser("targets", help="list targets, formats and the rules each adds")

@@ -51,6 +51,7 @@ class Options:
     identity: str = "keep"
     extra_elements: Tuple[str, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
+    packer_key: Optional[str] = None     # OpenSSH public key for Packer's provisioning boot (--packer)
 
 
 _KEYS = {"root_password_hash", "keyboard", "timezone", "nics", "boot_scripts"}

@@ -401,6 +401,20 @@ def _identity(ctx, c):
     return not problems, "; ".join(problems) or summary
 
 
+@check("provision-key")
+def _provision_key(ctx, c):
+    # the image verify reads is the one Packer's provisioning boot wrote: the key must be gone
+    text = ctx.read(c.subject)
+    if text is None:
+        return True, "temporary key gone (no %s)" % c.subject
+    key = " ".join(c.data["public_key"].split()[:2])
+    left = [ln for ln in text.splitlines() if c.data["marker"] in ln or (key and key in ln)]
+    if left:
+        return False, "temporary key still in %s (%d line(s)): run the provisioning template " \
+            "(<host>-<target>.provision.packer.json)" % (c.subject, len(left))
+    return True, "temporary key gone; %d other line(s) kept" % len(text.splitlines())
+
+
 @check("firstboot")
 def _firstboot(ctx, c):
     unit = c.subject if "." in c.subject else c.subject + ".service"
@@ -488,14 +502,25 @@ def _overlay(ctx, c):
     if c.data.get("sha256") and _sha256(archive) != c.data["sha256"] and archive.name == c.subject:
         return False, "%s does not match the plan's sha256" % archive
     managed = _managed_paths(ctx.plan)
-    bad, checked = [], 0
+    bad, checked, members = [], 0, 0
+    skipped = {}     # why -> member paths, so the summary says what was not compared
     with _open_tar(archive) as tar:
         for m in tar:
+            members += 1
             path = "/" + m.name.lstrip("./").rstrip("/")
-            if path == "/" or path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
+            if path == "/":
+                skipped.setdefault("the root directory itself", []).append(path)
+                continue
+            if path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
+                skipped.setdefault("rewritten by other Changes or the build", []).append(path)
                 continue
             if m.issym() and _SERVICE_LINKS.match(path):
-                continue     # service state is the service Changes' business
+                # service state is the service Changes' business
+                skipped.setdefault("service links (checked by the service Changes)", []).append(path)
+                continue
+            if not (m.issym() or m.isdir() or m.isfile() or m.islnk()):
+                skipped.setdefault("device and fifo nodes", []).append(path)
+                continue
             host = ctx.p(path)
             try:
                 st = os.lstat(host)
@@ -517,15 +542,25 @@ def _overlay(ctx, c):
                 data = tar.extractfile(m).read()
                 if hashlib.sha256(data).hexdigest() != _sha256(host):
                     bad.append("%s: content differs" % path)
-            else:
-                continue
             if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
                 bad.append("%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777))
             if (st.st_uid, st.st_gid) != (m.uid, m.gid):
                 bad.append("%s: owner %d:%d, source %d:%d" % (path, st.st_uid, st.st_gid, m.uid, m.gid))
+    skip = _skipped_text(skipped)
     if bad:
-        return False, "%d differences: %s" % (len(bad), "; ".join(bad[:8]))
-    return True, "%d members match (content, mode, owner)" % checked
+        return False, "%d differences: %s; of %d members %d compared%s" % (
+            len(bad), "; ".join(bad[:8]), members, checked, skip)
+    return True, "%d of %d members match (content, mode, owner)%s" % (checked, members, skip)
+
+
+def _skipped_text(skipped):
+    """"; N not compared: k why (first paths), ..." for the verify line."""
+    if not skipped:
+        return ""
+    parts = []
+    for why, paths in sorted(skipped.items(), key=lambda kv: -len(kv[1])):
+        parts.append("%d %s (%s%s)" % (len(paths), why, ", ".join(paths[:3]), ", ..." if len(paths) > 3 else ""))
+    return "; %d not compared: %s" % (sum(len(p) for p in skipped.values()), "; ".join(parts))
 
 
 # ---------------------------------------------------------------------------- network

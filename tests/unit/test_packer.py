@@ -1,0 +1,129 @@
+"""Packer hand-off: `render/build --packer` writes both templates; the real `packer validate` reads them."""
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from dib_migrate import packer
+from dib_migrate.cli import main
+from dib_migrate.errors import InputError
+from dib_migrate.options import Options
+from dib_migrate.plan import make_plan
+from dib_migrate.render import data_files, static_elements
+
+from .helpers import EXAMPLES
+
+DEBIAN = str(EXAMPLES / "debian12-web" / "report.yaml")
+needs_packer = pytest.mark.skipif(not shutil.which("packer"), reason="packer is not installed (Debian package "
+                                  "`packer`, installed by tools/setup-host): templates not validated")
+PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL9HC32jOYbe0Cdz9cMqeKogiyB7VZP47B1kXfEpISlV someone@somewhere"
+
+
+def _render(capsys, tmp_path, target="kvm", *extra):
+    out = tmp_path / "out"
+    code = main(["render", DEBIAN, "--target", target, "-o", str(out), "--packer"] + list(extra))
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    return out, stdout
+
+
+def _validate(template):
+    r = subprocess.run(["packer", "validate", template.name], cwd=str(template.parent),
+                       capture_output=True, text=True, timeout=120)
+    return r.returncode, r.stdout + r.stderr
+
+
+@needs_packer
+@pytest.mark.parametrize("target", ["openstack", "ec2", "azure", "kvm"])
+def test_packer_validates_both_templates(capsys, tmp_path, target):
+    out, stdout = _render(capsys, tmp_path, target)
+    first, second = out / ("web01-%s.packer.json" % target), out / ("web01-%s.provision.packer.json" % target)
+    assert "packer build %s" % first in stdout and "packer build %s" % second in stdout
+    for template in (first, second):
+        code, text = _validate(template)
+        assert code == 0, "%s:\n%s" % (template.name, text)
+
+
+@needs_packer
+def test_packer_validate_catches_a_broken_template(capsys, tmp_path):
+    # the validation above can fail: a qemu builder without its key file is refused
+    out, _ = _render(capsys, tmp_path)
+    (out / "web01-kvm.packer-key").unlink()
+    code, text = _validate(out / "web01-kvm.provision.packer.json")
+    assert code != 0 and "ssh_private_key_file" in text
+
+
+def test_pattern1_runs_dib_migrate_build_with_the_same_options(capsys, tmp_path):
+    out, _ = _render(capsys, tmp_path, "ec2", "--firewall", "--identity", "reset")
+    tpl = json.loads((out / "web01-ec2.packer.json").read_text())
+    assert tpl["builders"] == [{"type": "null", "communicator": "none"}]
+    shell, artifice, checksum = tpl["post-processors"][0]
+    assert [shell["type"], artifice["type"], checksum["type"]] == ["shell-local", "artifice", "checksum"]
+    env = dict(e.split("=", 1) for e in shell["environment_vars"])
+    words = [env["DIB_MIGRATE_ARG%d" % i] for i in range(len([k for k in env if k.startswith("DIB_MIGRATE_ARG")]))]
+    assert words[words.index("build") + 1] == DEBIAN
+    assert words[words.index("--target") + 1] == "ec2" and words[words.index("--identity") + 1] == "reset"
+    assert "--firewall" in words and "--packer" not in words
+    # values reach the shell only as quoted variables, never spliced into the command text
+    assert DEBIAN not in shell["inline"][0] and "$DIB_MIGRATE_ARG1" in shell["inline"][0]
+    assert artifice["files"] == ["{{user `output_dir`}}/web01-ec2.raw"]
+    assert tpl["variables"]["output_dir"] == str(out)
+
+
+def test_pattern2_boots_the_image_with_the_temporary_key_and_removes_it_last(capsys, tmp_path):
+    out, _ = _render(capsys, tmp_path, "openstack")
+    tpl = json.loads((out / "web01-openstack.provision.packer.json").read_text())
+    b = tpl["builders"][0]
+    assert (b["type"], b["disk_image"], b["headless"], b["format"]) == ("qemu", True, True, "qcow2")
+    assert b["accelerator"] == "{{user `accelerator`}}" and tpl["variables"]["accelerator"] == "tcg"
+    assert b["ssh_username"] == "root"
+    assert tpl["variables"]["ssh_private_key_file"] == str(out / "web01-openstack.packer-key")
+    assert tpl["variables"]["source_image"] == str(out / "web01-openstack.qcow2")
+    last = tpl["provisioners"][-1]["inline"]
+    assert "m=dib-migrate-packer-provision" in last and "f=/root/.ssh/authorized_keys" in last
+    # the public half went into the element data, with the marker as its only comment
+    pub = (out / "web01-openstack.packer-key.pub").read_text().split()
+    data = next(out.glob("elements/*/migrate-data/packer/authorized_key")).read_text()
+    assert data == "%s %s dib-migrate-packer-provision\n" % (pub[0], pub[1])
+    assert (out / "web01-openstack.packer-key").stat().st_mode & 0o077 == 0
+
+
+def test_azure_pattern2_writes_raw_then_a_fixed_vhd():
+    plan = make_plan(_report(), "azure", Options(packer_key=PUB))
+    tpl = packer.qemu_template(plan, "/x/web01-azure.vhd", "/x/out", "/x/key")
+    assert tpl["builders"][0]["format"] == "raw"
+    shell, artifice, checksum = tpl["post-processors"][0]
+    assert "subformat=fixed,force_size" in " ".join(shell["inline"])
+    assert artifice["files"] == ["{{user `output_directory`}}/web01-azure.vhd"]
+    assert tpl["variables"]["output_directory"] == "/x/out"
+
+
+def _report():
+    from dib_migrate.report import load_report
+    return load_report(DEBIAN)
+
+
+def test_provision_key_change_and_element():
+    plan = make_plan(_report(), "kvm", Options(packer_key=PUB))
+    [c] = plan.by_rule("packer-provision")
+    assert (c.action, c.subject, c.area) == ("provision-key", "/root/.ssh/authorized_keys", "files")
+    # the caller's comment is replaced by the marker: nothing else lands in authorized_keys
+    assert c.data["public_key"] == " ".join(PUB.split()[:2] + ["dib-migrate-packer-provision"])
+    assert "migrate-packer-key" in static_elements(plan)
+    assert data_files(plan, _report())["packer/authorized_key"] == c.data["public_key"] + "\n"
+    assert not make_plan(_report(), "kvm", Options()).by_rule("packer-provision")
+
+
+def test_provision_key_refuses_what_is_not_a_public_key():
+    with pytest.raises(InputError) as e:
+        make_plan(_report(), "kvm", Options(packer_key="ssh-ed25519 not;base64 x"))
+    assert "field public key = 'ssh-ed25519 not;base64 x'" in str(e.value)
+
+
+def test_braces_in_a_path_are_refused_before_anything_is_written(capsys, tmp_path):
+    out = tmp_path / "a{{b}}"
+    code = main(["render", DEBIAN, "--target", "kvm", "-o", str(out), "--packer"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "field outdir = '%s'" % out in err and "'{{'" in err
+    assert not out.exists()
