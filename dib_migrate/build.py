@@ -111,6 +111,7 @@ APT_STEP = re.compile(r"\| (?:> )?(Unpacking|Setting up) (\S+)")
 RPM_STEP = re.compile(r"(?:Installing|Upgrading)\s*:\s*(\S+)\s+(\d+)/(\d+)|\((\d+)/(\d+)\) Installing: (\S+)")
 HOOK = re.compile(r"dib-run-parts Running \S*/([a-z-]+)\.d/(\S+)")
 CONVERT = re.compile(r"Converting image using qemu-img convert")
+_STEP_NAMES = {"Creating": "fstab", "Converting": "convert (qemu-img)", "Image": "image written"}
 
 
 class LogWatch:
@@ -123,7 +124,7 @@ class LogWatch:
     def line(self, line):
         m = PHASE.search(line)
         if m:
-            phase = m.group(1) or m.group(0)
+            phase = m.group(1) or _STEP_NAMES.get(m.group(0).split()[0], m.group(0))
             if phase != self.phase:
                 self.p.event("phase: %s" % phase)
                 self.phase = phase

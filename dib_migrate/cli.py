@@ -164,6 +164,8 @@ def _build(args):
     report, plan = _load(args)
     image = build(report, plan, args.output, extra_paths=args.elements_path, dry_run=args.dry_run,
                   compress=not args.no_compress, image_size=args.image_size)
+    if args.dry_run and args.packer:
+        _write_packer(args, plan)     # the templates are data, like the element set a dry run renders
     if image:
         templates = _write_packer(args, plan) if args.packer else ()
         sys.stderr.write(summary(image, plan, time.monotonic() - start, packer_templates=templates[1:]))

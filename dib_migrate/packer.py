@@ -12,6 +12,7 @@ the final image keeps the source's identity and only its own keys.
 
 Paths and values reach the shell only through ``environment_vars``, which Packer quotes.
 """
+import ipaddress
 import json
 import os
 import shutil
@@ -146,6 +147,42 @@ def null_template(plan, report_path, outdir, options):
     }
 
 
+def user_network(plan):
+    """qemu's user network laid out as the image's kept static address expects, or None (DHCP).
+
+    A lift-and-shift image keeps its static address; qemu's default user network (10.0.2.0/24)
+    would not reach it. The first static IPv4 interface of the Plan decides: its subnet, its
+    gateway and DNS server as qemu's own addresses when inside it, SSH forwarded to its address."""
+    for c in plan.by_action("set-network"):
+        addresses = [a for a in c.data.get("addresses") or () if ":" not in a]
+        if c.data.get("mode") != "static" or not addresses:
+            continue
+        iface = ipaddress.ip_interface(addresses[0])
+        net, own = iface.network, iface.ip
+        if net.prefixlen > 28:
+            return None     # too small for qemu's DHCP range: only a DHCP interface would work
+        opts = ["user", "id=user.0", "net=%s" % net]
+        usable = [str(a) for a in [c.data.get("gateway")] + list(c.data.get("dns") or ())
+                  if a and ":" not in a and ipaddress.ip_address(a) in net and ipaddress.ip_address(a) != own]
+        gateway = c.data.get("gateway")
+        if gateway in usable:
+            opts.append("host=%s" % gateway)
+        dns = [d for d in usable if d != gateway]
+        if dns:
+            opts.append("dns=%s" % dns[0])
+        opts.append("dhcpstart=%s" % _free_host(net, {own} | {ipaddress.ip_address(a) for a in usable}))
+        opts.append("hostfwd=tcp::{{ .SSHHostPort }}-%s:22" % own)
+        return ",".join(opts)
+    return None
+
+
+def _free_host(net, taken):
+    for h in net.hosts():
+        if h not in taken and int(h) - int(net.network_address) >= 3:
+            return h
+    return next(iter(net.hosts()))
+
+
 def _checksum(image):
     """Pin the image built with --packer; "none" when the template is written before the build (render)."""
     import hashlib
@@ -183,8 +220,12 @@ def qemu_template(plan, source_image, outdir, key_path):
         "ssh_private_key_file": "{{user `ssh_private_key_file`}}",
         "ssh_timeout": "{{user `ssh_timeout`}}",
         "shutdown_command": "shutdown -P now",
-        "qemuargs": [["-serial", "file:{{user `output_directory`}}/console.log"]],
+        # the console log beside, not inside, the output directory: everything inside is the artifact
+        "qemuargs": [["-serial", "file:{{user `output_directory`}}.console.log"]],
     }
+    netdev = user_network(plan)
+    if netdev:
+        builder["qemuargs"].insert(0, ["-netdev", netdev])
     post = [{
         "type": "checksum",
         "checksum_types": ["sha256"],

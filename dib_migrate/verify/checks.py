@@ -441,7 +441,9 @@ def _find_overlay(ctx, c):
 
 def _managed_paths(plan):
     """Paths that other Changes (or DIB itself) legitimately rewrite after the overlay."""
+    # shadow's backups (passwd- &c.) follow the account files whenever a user is added (sysusers at a boot)
     paths = {"/etc/fstab", "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
+             "/etc/passwd-", "/etc/group-", "/etc/shadow-", "/etc/gshadow-",
              "/etc/default/grub", "/etc/resolv.conf", "/etc/hostname", "/etc/apt/sources.list",
              "/var/log/*"}   # logs: the build appends to dpkg.log &c.
     if plan.identity != "keep":
@@ -558,7 +560,7 @@ def _skipped_text(skipped):
     if not skipped:
         return ""
     parts = []
-    for why, paths in sorted(skipped.items(), key=lambda kv: -len(kv[1])):
+    for why, paths in sorted(skipped.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         parts.append("%d %s (%s%s)" % (len(paths), why, ", ".join(paths[:3]), ", ..." if len(paths) > 3 else ""))
     return "; %d not compared: %s" % (sum(len(p) for p in skipped.values()), "; ".join(parts))
 

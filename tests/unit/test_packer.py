@@ -127,3 +127,31 @@ def test_braces_in_a_path_are_refused_before_anything_is_written(capsys, tmp_pat
     _, err = capsys.readouterr()
     assert code == 2 and "field outdir = '%s'" % out in err and "'{{'" in err
     assert not out.exists()
+
+
+def test_readme_packer_commands_as_written(tmp_path):
+    """The README's Packer block, run from a fresh directory: dib-migrate lines as written (a `build`
+    line with --dry-run, which writes the same templates without the image), `packer build T` as
+    `packer validate T` (a real Packer build is the functional suite's)."""
+    import re
+    import shlex
+    import sys
+    from .helpers import ROOT
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- packer-commands -->\n```sh\n(.*?)```", text, re.S).group(1)
+    lines = [ln for ln in block.splitlines() if ln and not ln.startswith("#")]
+    assert [ln.split()[:2] for ln in lines] == [["dib-migrate", "render"], ["packer", "build"],
+                                                 ["dib-migrate", "build"], ["packer", "build"]]
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    for line in lines:
+        words = shlex.split(line)
+        if words[0] == "dib-migrate":
+            argv = [sys.executable, "-m", "dib_migrate"] + words[1:] + (["--dry-run"] if words[1] == "build" else [])
+            r = subprocess.run(argv, cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, "%s\n%s" % (line, r.stderr)
+        elif shutil.which("packer"):
+            r = subprocess.run(["packer", "validate"] + words[2:], cwd=str(tmp_path), capture_output=True,
+                               text=True, timeout=120)
+            assert r.returncode == 0, "%s\n%s%s" % (line, r.stdout, r.stderr)
+        else:
+            assert (tmp_path / words[2]).is_file(), line

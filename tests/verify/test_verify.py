@@ -229,3 +229,46 @@ def test_service_states_without_systemctl(good, monkeypatch):
     rows = V.verify(good, mkimage.PLAN)
     svc = [r for r in rows if getattr(r[0], "area", None) == "services"]
     assert svc and all(ok for _, ok, _ in svc), [V.format_row(*r) for r in svc]
+
+
+def test_overlay_says_what_it_did_not_compare_and_why(tmp_path):
+    # issue 15: "3506 members match" for a 3,623-entry overlay, silent about the rest
+    disk = _disk(tmp_path, _write("/srv/www/index.html", "hello\n"))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        ti = tarfile.TarInfo("srv/www/index.html")
+        ti.size, ti.mode = 6, 0o644
+        tar.addfile(ti, io.BytesIO(b"hello\n"))
+        ti = tarfile.TarInfo("etc/hosts")
+        ti.size = 3
+        tar.addfile(ti, io.BytesIO(b"xyz"))
+        ti = tarfile.TarInfo("etc/systemd/system/multi-user.target.wants/nginx.service")
+        ti.type, ti.linkname = tarfile.SYMTYPE, "/lib/systemd/system/nginx.service"
+        tar.addfile(ti)
+        ti = tarfile.TarInfo("run/initctl")
+        ti.type = tarfile.FIFOTYPE
+        tar.addfile(ti)
+    archive = tmp_path / "overlay.tar.gz"
+    archive.write_bytes(buf.getvalue())
+    ok, detail = _results(V.verify(disk, mkimage.PLAN, overlay=archive))[("apply-overlay", "overlay.tar.gz")]
+    assert ok, detail
+    assert detail == ("1 of 4 members match (content, mode, owner); 3 not compared: "
+                      "1 device and fifo nodes (/run/initctl); "
+                      "1 rewritten by other Changes or the build (/etc/hosts); "
+                      "1 service links (checked by the service Changes) "
+                      "(/etc/systemd/system/multi-user.target.wants/nginx.service)"), detail
+
+
+def test_provision_key_must_be_gone(tmp_path):
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL9HC32jOYbe0Cdz9cMqeKogiyB7VZP47B1kXfEpISlV " \
+          "dib-migrate-packer-provision"
+    change = Change("provision-key", "/root/.ssh/authorized_keys", "packer-provision", "r",
+                    {"public_key": key, "marker": "dib-migrate-packer-provision"})
+    plan = replace(mkimage.PLAN, changes=(change,))
+    own = "ssh-rsa AAAAB3NzaC1yc2E source@admin\n"
+    kept = _disk(tmp_path, _write("/root/.ssh/authorized_keys", own), name="kept.raw")
+    ok, detail = _results(V.verify(kept, plan))[("provision-key", "/root/.ssh/authorized_keys")]
+    assert ok and detail == "temporary key gone; 1 other line(s) kept"
+    left = _disk(tmp_path, _write("/root/.ssh/authorized_keys", own + key + "\n"), name="left.raw")
+    ok, detail = _results(V.verify(left, plan))[("provision-key", "/root/.ssh/authorized_keys")]
+    assert not ok and detail.startswith("temporary key still in /root/.ssh/authorized_keys (1 line(s))")
