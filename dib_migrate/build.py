@@ -235,7 +235,7 @@ NEXT = {
 def summary(image, plan, seconds, plan_path=None, packer_templates=()):
     """The closing lines of a build: what was made, where, how big, how long, what to run next."""
     image = Path(image)
-    plan_path = plan_path or image.parent / "plan.json"
+    plan_path = plan_path or image.parent / output_names(plan)["plan"]
     el = int(seconds)
     out = ["built %s for %s in %dm%02ds" % (image.name, plan.target, el // 60, el % 60),
            "  image:   %s" % image,

@@ -140,13 +140,26 @@ def _render(args):
 
 
 def _write_packer(args, plan):
-    from . import packer
-    first, second = packer.write_templates(plan, args.report, args.output, packer.build_options(args),
-                                           args.packer_key_tmp)
+    from pathlib import Path
+    from . import outputs, packer
+    from .build import output_names
+    outdir = Path(args.output).resolve()
+    if args.func is cmd_render:
+        # the element set's image (`diskimage-builder DIR/image.yaml`) carries the key; pattern 1
+        # builds afresh beside it, since a build's OUTDIR cannot be an element set
+        source, build_dir = outdir / ("%s-%s.%s" % (plan.host, plan.target, plan.build.image_type)), \
+            Path(str(outdir) + "-image")
+    else:
+        outputs.prepare_outdir(outdir, packer.files(plan))
+        source, build_dir = outdir / output_names(plan)["image"], outdir
+    first, second = packer.write_templates(plan, args.report, outdir, packer.build_options(args),
+                                           args.packer_key_tmp, source, build_dir)
+    if args.func is not cmd_render:
+        outputs.record(outdir, packer.files(plan))
     out = sys.stdout if args.func is cmd_render else sys.stderr
-    out.write("Packer pattern 1 (null builder runs dib-migrate build): packer build %s\n" % first)
-    out.write("Packer pattern 2 (qemu boots the image built with --packer, provisioners run, the key goes): "
-              "packer build %s\n" % second)
+    out.write("Packer pattern 1 (null builder runs dib-migrate build into %s): packer build %s\n" % (build_dir, first))
+    out.write("Packer pattern 2 (qemu boots %s with its temporary key, provisioners run, the key goes): "
+              "packer build %s\n" % (source, second))
     return first, second
 
 
@@ -159,7 +172,8 @@ def cmd_build(args):
 
 def _build(args):
     import time
-    from .build import build, summary
+    from pathlib import Path
+    from .build import build, output_names, summary
     start = time.monotonic()
     report, plan = _load(args)
     image = build(report, plan, args.output, extra_paths=args.elements_path, dry_run=args.dry_run,
@@ -168,7 +182,8 @@ def _build(args):
         _write_packer(args, plan)     # the templates are data, like the element set a dry run renders
     if image:
         templates = _write_packer(args, plan) if args.packer else ()
-        sys.stderr.write(summary(image, plan, time.monotonic() - start, packer_templates=templates[1:]))
+        sys.stderr.write(summary(image, plan, time.monotonic() - start, packer_templates=templates[1:],
+                                 plan_path=Path(image).parent / output_names(plan)["plan"]))
         print(image)
     return EXIT_OK
 

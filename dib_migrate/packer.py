@@ -69,7 +69,7 @@ def _no_braces(option, field, value):
 
 def check_paths(args):
     """Refuse, before anything is written, paths a template could not carry."""
-    _no_braces("-o", "outdir", Path(args.output).resolve())
+    _no_braces("-o", "output", Path(args.output).resolve())
     _no_braces("REPORT", "path", Path(args.report).resolve())
     build_options(args)
 
@@ -287,13 +287,21 @@ def _write_json(path, doc):
     os.replace(tmp, path)
 
 
-def write_templates(plan, report_path, outdir, options, key_tmp):
-    """Place the key and write both templates into ``outdir``; returns their paths (pattern 1, pattern 2)."""
+def write_templates(plan, report_path, outdir, options, key_tmp, source_image, build_dir):
+    """Place the key and write both templates into ``outdir``; returns their paths (pattern 1, pattern 2).
+
+    Pattern 1 builds into ``build_dir``; pattern 2 boots ``source_image`` (the image made with this
+    key) and writes ``outdir/<host>-<target>.provisioned/``."""
     outdir = Path(outdir).resolve()
     first, second, key = names(plan)
     key_path = place_key(key_tmp, outdir, key)
-    image = outdir / ("%s-%s.%s" % (plan.host, plan.target, TARGETS[plan.target].extension))
-    _write_json(outdir / first, null_template(plan, report_path, outdir, options))
-    _write_json(outdir / second, qemu_template(plan, image, outdir / ("%s-%s.provisioned" % (plan.host, plan.target)),
-                                               Path(key_path).resolve()))
+    _write_json(outdir / first, null_template(plan, report_path, Path(build_dir).resolve(), options))
+    _write_json(outdir / second, qemu_template(plan, Path(source_image).resolve(),
+                                               outdir / ("%s-%s.provisioned" % (plan.host, plan.target)), key_path))
     return outdir / first, outdir / second
+
+
+def files(plan):
+    """What --packer adds to an output directory."""
+    first, second, key = names(plan)
+    return [first, second, key, key + ".pub"]

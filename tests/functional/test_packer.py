@@ -102,11 +102,11 @@ def test_pattern2_final_image_has_the_marker_and_no_key(pattern2, source):
 
 def test_verify_proves_the_key_gone_only_after_provisioning(pattern2):
     out, final, _ = pattern2
-    before = cli("verify", out / (NAME + ".qcow2"), "--plan", out / "plan.json", check=False, timeout=600)
+    before = cli("verify", out / (NAME + ".qcow2"), "--plan", out / (NAME + ".plan.json"), check=False, timeout=600)
     line = [ln for ln in before.stdout.splitlines() if " provision-key " in ln]
     assert line and line[0].startswith("FAIL packer-provision provision-key /root/.ssh/authorized_keys "
                                        "temporary key still in"), before.stdout
-    after = cli("verify", final, "--plan", out / "plan.json", check=False, timeout=600)
+    after = cli("verify", final, "--plan", out / (NAME + ".plan.json"), check=False, timeout=600)
     line = [ln for ln in after.stdout.splitlines() if " provision-key " in ln]
     assert line and line[0].startswith("PASS packer-provision provision-key /root/.ssh/authorized_keys "
                                        "temporary key gone"), after.stdout

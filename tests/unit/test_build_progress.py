@@ -94,7 +94,7 @@ def test_summary_names_image_format_size_elapsed_and_next_commands(example, tmp_
         "  image:   %s" % image,
         "  format:  qcow2, 3.0 MiB on disk",
         "  elapsed: 3m11s",
-        "  next: dib-migrate verify %s --plan %s" % (image, tmp_path / "plan.json"),
+        "  next: dib-migrate verify %s --plan %s" % (image, tmp_path / "web01-openstack.plan.json"),
         "        upload: openstack image create --disk-format qcow2 --container-format bare --file %s web01"
         % image,
         "        packer build %s" % (tmp_path / "web01-openstack.provision.packer.json"),
