@@ -251,3 +251,17 @@ def test_fast_path_on_files_dpkg_really_installed(tmp_path):
         sums = (root / "var/lib/dpkg/info/sensible-utils.md5sums").read_text().splitlines()
         untouched = len([line for line in sums if line.strip()]) - 2
         assert verify["skipped"] == (untouched if method == "ctime" else 0)
+
+
+def test_progress_counts_what_it_archives(web, tmp_path, capsys):
+    # issue 15: progress said `walked 19 entries` (its first tick) for a scan that archived 3,623
+    fx, _ = web
+    out = tmp_path / "out"
+    assert S.main(["--root", str(fx.root), "-o", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    files = load(out)["overlay"]["files"]
+    assert "scan: archiving %d entries" % files in "\n".join(err)
+    assert "scan:   archived %d/%d entries" % (files, files) in err
+    walked = [ln for ln in err if ln.startswith("scan:   walked ")]
+    # the walk's last line is its total, more than what the overlay keeps of it
+    assert int(walked[-1].split()[2]) > files

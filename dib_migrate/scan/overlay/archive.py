@@ -2,9 +2,11 @@
 import gzip
 import hashlib
 import shutil
+import os
 import subprocess
 import tarfile
 import tempfile
+import threading
 
 
 def gnu_tar_flags():
@@ -24,6 +26,8 @@ def gnu_tar_flags():
         flags.append("--xattrs-include=*")
     if "--verbatim-files-from" in out:
         flags.append("--verbatim-files-from")
+    if "--index-file" in out:
+        flags.append("--index-file")      # a marker for write_archive: members can be counted
     return flags
 
 
@@ -41,6 +45,8 @@ def write_archive(root, paths, fileobj, progress):
     argv, suffix = compressor()
     flags = gnu_tar_flags()
     if flags is not None:
+        counted = "--index-file" in flags
+        flags = [f for f in flags if f != "--index-file"]
         names = [p.lstrip("/") for p in paths]
         if "--verbatim-files-from" not in flags:
             names = ["./" + n for n in names]    # old tar takes a leading '-' for an option
@@ -50,7 +56,7 @@ def write_archive(root, paths, fileobj, progress):
             listing.flush()
             tar_argv = (["tar", "--create", "--format=pax", "--numeric-owner", "--no-recursion", "--null",
                          "--sparse", "-C", root.path] + flags + ["-T", listing.name, "-f", "-"])
-            _pipe_tar(tar_argv, argv, fileobj, progress)
+            _pipe_tar(tar_argv, argv, fileobj, progress, len(names) if counted else None)
         finally:
             listing.close()
         return suffix
@@ -67,19 +73,45 @@ def write_archive(root, paths, fileobj, progress):
     return suffix
 
 
-def _pipe_tar(tar_argv, comp_argv, fileobj, progress):
+def _count_members(fd, total, progress):
+    """Count tar's verbose listing (one line per member archived) as it comes."""
+    done = 0
+    with os.fdopen(fd, "rb") as listing:
+        for _ in listing:
+            done += 1
+            progress.tick("archived %d/%d entries" % (done, total))
+    progress.tick("archived %d/%d entries" % (done, total), force=True)
+
+
+def _pipe_tar(tar_argv, comp_argv, fileobj, progress, total=None):
     stderr = tempfile.TemporaryFile()
-    if comp_argv is None:
-        tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=stderr)
-        with gzip.GzipFile(fileobj=fileobj, mode="wb", mtime=0) as gz:
-            shutil.copyfileobj(tar.stdout, gz, 1 << 20)
-        comp_rc = 0
-    else:
-        tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=stderr)
-        comp = subprocess.Popen(comp_argv, stdin=tar.stdout, stdout=fileobj)
-        tar.stdout.close()
-        comp_rc = comp.wait()
-    tar_rc = tar.wait()
+    fds = []            # the listing pipe's (read, write) ends while this process still holds them
+    if total is not None:
+        # the verbose listing goes to a pipe of its own: stdout is the archive, stderr tar's complaints
+        fds = list(os.pipe())
+        tar_argv = tar_argv[:1] + ["--verbose", "--index-file=/dev/fd/%d" % fds[1]] + tar_argv[1:]
+    try:
+        tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=stderr, pass_fds=tuple(fds[1:]))
+        counter = None
+        if fds:
+            os.close(fds.pop())           # tar holds the write end: EOF comes when it exits
+            counter = threading.Thread(target=_count_members, args=(fds.pop(), total, progress))
+            counter.daemon = True
+            counter.start()
+        if comp_argv is None:
+            with gzip.GzipFile(fileobj=fileobj, mode="wb", mtime=0) as gz:
+                shutil.copyfileobj(tar.stdout, gz, 1 << 20)
+            comp_rc = 0
+        else:
+            comp = subprocess.Popen(comp_argv, stdin=tar.stdout, stdout=fileobj)
+            tar.stdout.close()
+            comp_rc = comp.wait()
+        tar_rc = tar.wait()
+        if counter is not None:
+            counter.join(60)
+    finally:
+        for fd in fds:
+            os.close(fd)
     stderr.seek(0)
     messages = stderr.read().decode("utf-8", "replace").strip()
     stderr.close()

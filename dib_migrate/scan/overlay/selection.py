@@ -91,4 +91,5 @@ def select_overlay(root, mode, package_files, hollow, skip, patterns, exclude_se
                 subdirs.append(inner)
         progress.tick("walked %d entries" % walked[0])
         stack.extend(reversed(subdirs))
+    progress.tick("walked %d entries" % walked[0], force=True)
     return sel
