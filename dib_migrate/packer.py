@@ -151,12 +151,13 @@ def user_network(plan):
     """qemu's user network laid out as the image's kept static address expects, or None (DHCP).
 
     A lift-and-shift image keeps its static address; qemu's default user network (10.0.2.0/24)
-    would not reach it. The first static IPv4 interface of the Plan decides: its subnet, its
-    gateway and DNS server as qemu's own addresses when inside it, SSH forwarded to its address."""
-    for c in plan.by_action("set-network"):
+    would not reach it. qemu gives the guest one NIC, its first interface: when that one is
+    static, its subnet, its gateway and DNS server become qemu's own addresses (when inside it)
+    and SSH is forwarded to its address."""
+    for c in plan.by_action("set-network")[:1]:
         addresses = [a for a in c.data.get("addresses") or () if ":" not in a]
         if c.data.get("mode") != "static" or not addresses:
-            continue
+            return None
         iface = ipaddress.ip_interface(addresses[0])
         net, own = iface.network, iface.ip
         if net.prefixlen > 28:

@@ -156,3 +156,21 @@ def test_readme_packer_commands_as_written(tmp_path):
             assert r.returncode == 0, "%s\n%s%s" % (line, r.stdout, r.stderr)
         else:
             assert (tmp_path / words[2]).is_file(), line
+
+
+def test_qemu_network_follows_the_kept_static_address():
+    plan = make_plan(_report(), "kvm", Options(packer_key=PUB))
+    # the example's eth0: 192.0.2.10/24, gateway 192.0.2.1, DNS 192.0.2.53
+    assert packer.user_network(plan) == ("user,id=user.0,net=192.0.2.0/24,host=192.0.2.1,dns=192.0.2.53,"
+                                         "dhcpstart=192.0.2.3,hostfwd=tcp::{{ .SSHHostPort }}-192.0.2.10:22")
+    tpl = packer.qemu_template(plan, "/x/i.qcow2", "/x/out", "/x/key")
+    assert tpl["builders"][0]["qemuargs"][0] == ["-netdev", packer.user_network(plan)]
+
+
+def test_qemu_network_default_for_a_dhcp_first_interface(derive):
+    def dhcp(data):
+        data["network"]["interfaces"][0].update(mode="dhcp", addresses=[], gateway=None)
+    plan = make_plan(derive("debian12-web", dhcp), "kvm", Options(packer_key=PUB))
+    assert packer.user_network(plan) is None
+    tpl = packer.qemu_template(plan, "/x/i.qcow2", "/x/out", "/x/key")
+    assert [a[0] for a in tpl["builders"][0]["qemuargs"]] == ["-serial"]
