@@ -129,6 +129,10 @@ def _growroot(c, f, plan):
     f["growroot"] = c.data["method"] + "\n"
 
 
+def _provision_key(c, f, plan):
+    f["packer/authorized_key"] = c.data["public_key"].strip() + "\n"
+
+
 def _firstboot(c, f, plan):
     for key in ("root_password_hash", "keyboard", "timezone"):
         if c.data.get(key):
@@ -196,6 +200,9 @@ ACTIONS = {a.name: a for a in (
            ("identity/policy",), _identity),
     Action("selinux-relabel", "files", "relabel", "migrate-selinux", "subject: /.autorelabel",
            ("selinux/relabel",), _selinux),
+    Action("provision-key", "files", "add-key", "migrate-packer-key",
+           "subject: /root/.ssh/authorized_keys; data: public_key (its comment is the marker), marker (--packer)",
+           ("packer/authorized_key",), _provision_key),
     Action("enable-service", "services", "enable", "migrate-services", "subject: service; data: present (bool)",
            ("services/enable",), _service("enable")),
     Action("disable-service", "services", "disable", "migrate-services", "subject: service; data: present",

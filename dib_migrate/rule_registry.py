@@ -75,6 +75,9 @@ CLOCK_ADJTIME = _rule("clock-adjtime", "files", "drift history dropped, UTC/LOCA
 IDENTITY = _rule("identity", "files", "`--identity` policy (keep: the scanned machine-id survives DIB's sysprep, "
                  "host keys and cloud-init state stay; reset: emptied, regenerated at first boot)", BEYOND, always=True)
 SELINUX_RELABEL = _rule("selinux-relabel", "files", "`/.autorelabel` for SELinux sources", BEYOND)
+PACKER_PROVISION = _rule("packer-provision", "files", "`--packer`: a temporary root login key for Packer's "
+                         "provisioning boot, removed by the template's last provisioner; verify fails while it is "
+                         "in the image", BEYOND)
 GROWROOT = _rule("growroot", "boot", "root grown to the new disk at first boot (cloud-init's growpart or "
                  "migrate-growroot)", BEYOND, always=True)
 # ---------------------------------------------------------------------------- services

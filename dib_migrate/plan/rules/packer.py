@@ -1,6 +1,7 @@
 """packer-provision: a temporary root login key for Packer's provisioning boot (pattern 2)."""
 import re
 
+from ... import rule_registry as R
 from ...errors import InputError
 from ..model import Change
 
@@ -19,7 +20,7 @@ def provision_key(ctx):
         raise InputError("--packer", "public key", key, "not an OpenSSH public key")
     # the line's comment is the marker alone: nothing from elsewhere lands in authorized_keys
     key = "%s %s %s" % (fields[0], fields[1], MARKER)
-    yield Change("provision-key", AUTHORIZED_KEYS, "packer-provision",
+    yield Change("provision-key", AUTHORIZED_KEYS, R.PACKER_PROVISION,
                  "temporary root login key for Packer's provisioning boot; the template's last provisioner "
                  "removes it, so the final image keeps only the source's keys",
                  {"public_key": key, "marker": MARKER})
