@@ -51,7 +51,8 @@ def _options(args):
 
 
 def _packer_key(args, report, plan):
-    """--packer: a fresh key pair beside the outputs; the Plan gains its packer-provision Change."""
+    """--packer: a fresh key pair (placed beside the outputs once they are written); the Plan gains its
+    packer-provision Change."""
     import dataclasses
     from . import packer
     from .plan import make_plan
@@ -176,6 +177,10 @@ def _build(args):
     from .build import build, output_names, summary
     start = time.monotonic()
     report, plan = _load(args)
+    if args.packer:
+        # refuse an operator's file under a template's name before minutes of building, not after
+        from . import outputs, packer
+        outputs.prepare_outdir(Path(args.output).resolve(), packer.files(plan))
     image = build(report, plan, args.output, extra_paths=args.elements_path, dry_run=args.dry_run,
                   compress=not args.no_compress, image_size=args.image_size)
     if args.dry_run and args.packer:

@@ -174,3 +174,15 @@ def test_qemu_network_default_for_a_dhcp_first_interface(derive):
     assert packer.user_network(plan) is None
     tpl = packer.qemu_template(plan, "/x/i.qcow2", "/x/out", "/x/key")
     assert [a[0] for a in tpl["builders"][0]["qemuargs"]] == ["-serial"]
+
+
+def test_build_refuses_an_operators_file_under_a_template_name_before_building(capsys, tmp_path):
+    out = tmp_path / "out"
+    assert main(["build", DEBIAN, "--target", "kvm", "-o", str(out), "--dry-run"]) == 0
+    (out / "web01-kvm.packer.json").write_text("the operator's own\n")
+    capsys.readouterr()
+    code = main(["build", DEBIAN, "--target", "kvm", "-o", str(out), "--packer"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "web01-kvm.packer.json" in err and "was not written by dib-migrate" in err
+    assert (out / "web01-kvm.packer.json").read_text() == "the operator's own\n"
+    assert not (out / "web01-kvm.packer-key").exists() and "disk-image-create started" not in err
