@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import hosttools, outputs
+from . import caches, hosttools, outputs
 from .errors import BuildError, InputError
 from .hostshims import host_env
 from .render import element_name, render
@@ -58,6 +58,15 @@ def _progress(msg, start, stream):
     stream.flush()
 
 
+def _die_with_parent():
+    # a killed dib-migrate (or fleet worker) must not leave a build running that nobody will publish
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, 15)      # PR_SET_PDEATHSIG, SIGTERM
+    except (OSError, AttributeError):
+        pass
+
+
 def run_dib(argv, env, logfile, stream=sys.stderr, shown_log=None):
     """Run disk-image-create, printing each phase with elapsed time; DIB's full log goes to logfile.
 
@@ -68,7 +77,8 @@ def run_dib(argv, env, logfile, stream=sys.stderr, shown_log=None):
     full_env = dict(os.environ)
     full_env.update(env)
     with open(os.devnull, "w") as devnull:
-        proc = subprocess.Popen(argv, env=full_env, stdout=devnull, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, env=full_env, stdout=devnull, stderr=subprocess.STDOUT,
+                                preexec_fn=_die_with_parent)
     pos, last = 0, None
     while True:
         done = proc.poll() is not None
@@ -152,7 +162,10 @@ def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, im
         logfile = work / names["log"]
         argv, env = command(plan, paths, work / name, logfile, compress, image_size)
         try:
-            run_dib(argv, env, str(logfile), stream, shown_log=str(outdir / names["log"]))
+            # a private copy of DIB's image cache: builds side by side on one host share it safely
+            with caches.build_cache({**os.environ, **env}) as cache_env:
+                run_dib(argv, {**env, **cache_env}, str(logfile), stream, shown_log=str(outdir / names["log"]))
+                cache_env.succeeded = (work / ("%s.%s" % (name, target.image_type))).exists()
         finally:
             if logfile.exists():             # the log is the operator's answer when a build fails
                 os.replace(str(logfile), str(outdir / names["log"]))
