@@ -5,8 +5,8 @@ import xml.etree.ElementTree as ET
 from dib_migrate.fleet import summary
 
 RESULTS = [
-    {"host": "web01", "target": "kvm", "state": "ok", "stages": {"scan": 3.2, "plan": 0.4, "build": 151.0,
-                                                               "verify": 12.5},
+    {"host": "web01", "target": "kvm", "state": "ok",
+     "stages": {"scan": 3.2, "plan": 0.4, "build": 151.0, "verify": 12.5},
      "image": "/out/web01/kvm/web01-kvm.qcow2", "image_bytes": 1288490188,
      "verify": {"checks": 40, "failed": 0, "failures": []}, "error": None},
     {"host": "db01", "target": "kvm", "state": "failed", "stages": {"scan": 0.8},
