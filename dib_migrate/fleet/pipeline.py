@@ -8,7 +8,7 @@ Layout under OUTDIR::
 
     <host>/scan/report.yaml, overlay.tar.*      what scan --ssh fetched
     <host>/<target>/<host>-<target>.<ext>       the image (renamed into place only when complete)
-    <host>/<target>/plan.json, *.log, *.elements, verify.txt, result.json
+    <host>/<target>/<host>-<target>.plan.json, .log, .elements, verify.txt, result.json
 
 ``result.json`` makes re-runs resumable: a (host, target) whose report (less its scan time),
 options, target and dib-migrate version hash to the same key, whose image exists and whose verify
@@ -25,12 +25,14 @@ import time
 import traceback
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, outputs
 from ..errors import BuildError, InputError
 from .inventory import Host, to_options
 
 STAGES = ("scan", "plan", "build", "verify")
 RESULT = "result.json"
+# what the pipeline writes beside build's own outputs in a (host, target) directory
+OWN_FILES = (RESULT, "progress.log", "verify.txt", "build-command.sh")
 PHASE_LINE = re.compile(r"phase: (\S+)")
 
 
@@ -141,7 +143,9 @@ def run_target(host, target, report_path, outdir, dry_run=False, compress=True, 
                         % ("image and verify result" if prev.get("image") else "dry-run result"))
             progress("skipped", "unchanged since the last run")
             return prev
-        jobdir.mkdir(parents=True, exist_ok=True)
+        # a directory dib-migrate did not write is refused (exit 2 for that host), never overwritten
+        outputs.prepare_outdir(jobdir, OWN_FILES, option="-o")
+        outputs.record(jobdir, OWN_FILES)
         (jobdir / RESULT).unlink(missing_ok=True)
         from ..plan import make_plan
         from ..report import load_report
@@ -156,14 +160,14 @@ def run_target(host, target, report_path, outdir, dry_run=False, compress=True, 
         result["stages"]["build"] = result.pop("seconds")
         if not dry_run:
             stage = "verify"
-            result["verify"], result["stages"]["verify"] = _verify(result["image"], jobdir, report, progress)
+            result["verify"], result["stages"]["verify"] = _verify(result["image"], jobdir, plan, report, progress)
             if result["verify"]["failed"]:
                 raise BuildError("verify: %d of %d checks failed: %s" % (
                     result["verify"]["failed"], result["verify"]["checks"], "; ".join(result["verify"]["failures"])))
         result["state"] = "dry-run" if dry_run else "ok"
     except Exception as e:
         result["error"] = _error(stage, e)
-    if jobdir.is_dir():
+    if (jobdir / outputs.MARK).is_file():
         _write_json(jobdir / RESULT, result)
     return result
 
@@ -196,11 +200,13 @@ def _phase(line, progress):
         progress("build", m.group(1))
 
 
-def _verify(image, jobdir, report, progress):
+def _verify(image, jobdir, plan, report, progress):
+    from ..build import output_names
     from ..verify import format_row, verify
     t0 = time.monotonic()
     progress("verify", "")
-    rows = verify(image, jobdir / "plan.json", overlay=str(report.overlay.path) if report.overlay else None)
+    overlay = str(report.overlay.path) if report.overlay else None
+    rows = verify(image, jobdir / output_names(plan)["plan"], overlay=overlay)
     text = "".join(format_row(*r) + "\n" for r in rows)
     failed = [format_row(*r) for r in rows if not r[1]]
     (jobdir / "verify.txt").write_text(text + "%d checks, %d failed\n" % (len(rows), len(failed)))

@@ -173,8 +173,11 @@ def run_fleet(inventory, outdir, broker=None, dry_run=False, compress=True, forc
               out=sys.stdout):
     """Run the fleet; print and write the summary; returns the results (inventory order)."""
     from pathlib import Path
+    from .. import outputs
     outdir = Path(outdir).resolve()
-    outdir.mkdir(parents=True, exist_ok=True)
+    names = ["fleet-summary.json", "fleet-junit.xml"] + [h.name for h in inventory.hosts]
+    outputs.prepare_outdir(outdir, names, option="-o")
+    outputs.record(outdir, names)
     start = time.monotonic()
     progress = Progress(stream)
     if broker:
