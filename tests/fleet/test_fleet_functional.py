@@ -68,7 +68,7 @@ def test_fleet_over_ssh_with_a_killed_worker(tmp_path):
         assert r["verify"]["failed"] == 0 and r["verify"]["checks"] > 10
         assert r["image_bytes"] > 100 << 20
         assert sorted(p.name for p in (out / h / "kvm").glob("*.qcow2")) == ["%s-kvm.qcow2" % h]
-        assert not list((out / h / "kvm").glob(".*.tmp"))
+        assert not list((out / h / "kvm").glob(".*.dibm-tmp-*"))       # no staging left, killed or not
     victim = res[killed[0]]
     assert victim["attempt"] == 2 and victim["worker"] == "w2@fleet-test"
     assert "%s/kvm" % killed[0] in err and "worker lost" in err
