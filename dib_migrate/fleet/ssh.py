@@ -26,6 +26,7 @@ DEST = re.compile(r"^(?:(?P<user>[a-z_][a-z0-9_.-]{0,31})@)?"
 SSH_OPTION = re.compile(r"^[A-Za-z][A-Za-z0-9]*=[^\n\r]*$")
 REMOTE_DIR = re.compile(r"^/tmp/dib-migrate-scan\.[A-Za-z0-9]{6,16}$")
 FETCHED = re.compile(r"^(report\.yaml|overlay\.tar(\.gz|\.zst)?)$")
+SCAN_MARK = ".dib-migrate.json"
 MIN_PYTHON = (3, 6)
 SCANNER_NAME = "dib-migrate-scan.pyz"
 
@@ -46,14 +47,9 @@ def parse_destination(text, source="--ssh"):
 
 
 def scanner_file(workdir):
-    """The single file to copy: the scanner's zipapp when this dib-migrate builds one, else scanner.py."""
-    from .. import scan
-    dest = Path(workdir) / SCANNER_NAME
-    if hasattr(scan, "artifact"):
-        scan.artifact(dest)
-    else:
-        shutil.copyfile(Path(scan.__file__).with_name("scanner.py"), dest)
-    return dest
+    """The single file to copy: the scanner packed as a zipapp (dib_migrate.scan.build_artifact)."""
+    from ..scan import build_artifact
+    return Path(build_artifact(Path(workdir) / SCANNER_NAME))
 
 
 class Remote:
@@ -95,7 +91,7 @@ def _safe_extract(stream_path, dest, remote):
         with tarfile.open(stream_path, "r:") as tar:
             for m in tar:
                 name = m.name[2:] if m.name.startswith("./") else m.name
-                if name in ("", "."):
+                if name in ("", ".", SCAN_MARK):     # the remote scan's own marker: this side writes its own
                     continue
                 if not FETCHED.match(name) or not m.isfile():
                     raise SshScanError(remote.dest, "fetch", "unexpected member %r in the scan output" % m.name)
@@ -111,9 +107,14 @@ def _safe_extract(stream_path, dest, remote):
 
 def scan_ssh(dest, outdir, ssh_options=(), scan_args=(), stream=sys.stderr, timeout=3600):
     """Scan ``dest`` over SSH into ``outdir`` (report.yaml + overlay), written by rename; returns the report path."""
+    from ..scan.errors import ScanRefused
+    from ..scan.outdir import OUTPUTS, prepare_outdir
     remote = Remote(dest, ssh_options, timeout)
-    outdir = Path(outdir).resolve()
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        # the scanner's own rule: a new or empty directory, or one an earlier scan marked
+        outdir = Path(prepare_outdir(str(Path(outdir).resolve())))
+    except ScanRefused as e:
+        raise InputError("-o", "output", str(outdir), str(e))
 
     def say(msg):
         stream.write("scan %s: %s\n" % (dest, msg))
@@ -147,6 +148,9 @@ def scan_ssh(dest, outdir, ssh_options=(), scan_args=(), stream=sys.stderr, time
             # overlay first, report last: a report in OUTDIR always has its overlay beside it
             for name in sorted(names, key=lambda n: n == "report.yaml"):
                 os.replace(got / name, outdir / name)
+            for stale in OUTPUTS:
+                if stale.startswith("overlay.") and stale not in names and (outdir / stale).exists():
+                    (outdir / stale).unlink()
     finally:
         try:
             remote.run("clean up", "%srm -rf %s" % ("" if uid == 0 else "sudo -n ", rdir), timeout=60)

@@ -88,28 +88,3 @@ def test_cli_exit_2_and_nothing_written(tmp_path):
     p = write(tmp_path, {"inventory_version": 1, "hosts": [{"name": "a", "ssh": "h", "targets": ["gce"]}]})
     assert main(["fleet", str(p), "-o", str(tmp_path / "out"), "--local"]) == 2
     assert not (tmp_path / "out").exists()
-
-
-def test_ssh_destination_and_fetched_members(tmp_path):
-    import io
-    import tarfile
-    from dib_migrate.fleet.ssh import Remote, SshScanError, _safe_extract, parse_destination
-    assert parse_destination("admin@db-01.example.test:2222") == ("admin", "db-01.example.test", 2222)
-    assert parse_destination("[fe80::1]") == (None, "fe80::1", None)
-    for bad in ("a b", "-oProxyCommand=x", "h:99999", "root@h;id"):
-        with pytest.raises(InputError):
-            parse_destination(bad)
-    remote = Remote("root@h")
-    assert remote.argv[-2:] == ["--", "root@h"]      # the host can never be read as an option
-    for member, kind in (("../etc/passwd", tarfile.REGTYPE), ("report.yaml", tarfile.SYMTYPE),
-                         ("overlay.tar.gz.sh", tarfile.REGTYPE)):
-        stream = tmp_path / "s.tar"
-        with tarfile.open(stream, "w") as tar:
-            info = tarfile.TarInfo(member)
-            info.type = kind
-            info.linkname = "/etc/shadow" if kind == tarfile.SYMTYPE else ""
-            tar.addfile(info, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
-        (tmp_path / "got").mkdir(exist_ok=True)
-        with pytest.raises(SshScanError, match="unexpected member"):
-            _safe_extract(stream, tmp_path / "got", remote)
-        assert not list((tmp_path / "got").iterdir())
