@@ -24,7 +24,7 @@ def test_local_dry_run_failure_isolated_and_resumable(tmp_path):
     lines = r.stdout.splitlines()
     assert [line.split()[:3] for line in lines[1:4]] == [["web000", "kvm", "dry-run"], ["old01", "kvm", "failed"],
                                                          ["web001", "kvm", "dry-run"]]
-    assert "FAILED old01 kvm at build: " in r.stdout and "cannot rebuild this release" in r.stdout
+    assert "FAILED old01 kvm at build: " in r.stdout and "--strategy rootfs" in r.stdout
     assert "web001/kvm" in r.stderr and "plan" in r.stderr
     results = json.loads((out / "fleet-summary.json").read_text())["results"]
     assert results[1]["error"]["stage"] == "build"
