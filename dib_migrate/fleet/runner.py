@@ -189,6 +189,6 @@ def run_fleet(inventory, outdir, broker=None, dry_run=False, compress=True, forc
     wall = round(time.monotonic() - start, 2)
     paths = summary.write(results, outdir, wall)
     out.write(summary.table(results, outdir))
-    out.write("wall time %s; summary: %s\n" % (summary._secs(wall), ", ".join(str(p) for p in paths)))
+    out.write("wall time %s; summary: %s\n" % (summary.secs(wall), ", ".join(str(p) for p in paths)))
     out.flush()
     return results

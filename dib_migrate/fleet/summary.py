@@ -18,7 +18,7 @@ def _size(n):
         n /= 1024.0
 
 
-def _secs(s):
+def secs(s):
     if s is None:
         return "-"
     s = int(round(s))
@@ -44,7 +44,7 @@ def table(results, outdir=None):
             except ValueError:
                 pass
         stages = r.get("stages") or {}
-        rows.append([r["host"], r["target"], r["state"]] + [_secs(stages.get(s)) for s in STAGES]
+        rows.append([r["host"], r["target"], r["state"]] + [secs(stages.get(s)) for s in STAGES]
                     + [image, _size(r.get("image_bytes")), _verify(r)])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip() for row in [head] + rows]
