@@ -58,13 +58,19 @@ def _progress(msg, start, stream):
     stream.flush()
 
 
-def _die_with_parent():
-    # a killed dib-migrate (or fleet worker) must not leave a build running that nobody will publish
+def _parent_death_signal():
+    """prctl(PR_SET_PDEATHSIG), looked up now: after fork only a plain call is safe (worker threads)."""
     try:
         import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, 15)      # PR_SET_PDEATHSIG, SIGTERM
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+    return lambda: prctl(1, 15)     # PR_SET_PDEATHSIG, SIGTERM
+
+
+# a killed dib-migrate (or fleet worker) must not leave a build running that nobody will publish;
+# on SIGTERM DIB's own exit trap unmounts its build
+_DIE_WITH_PARENT = _parent_death_signal()
 
 
 def run_dib(argv, env, logfile, stream=sys.stderr, shown_log=None):
@@ -78,7 +84,7 @@ def run_dib(argv, env, logfile, stream=sys.stderr, shown_log=None):
     full_env.update(env)
     with open(os.devnull, "w") as devnull:
         proc = subprocess.Popen(argv, env=full_env, stdout=devnull, stderr=subprocess.STDOUT,
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=_DIE_WITH_PARENT)
     pos, last = 0, None
     while True:
         done = proc.poll() is not None
