@@ -21,6 +21,8 @@ setup(
     # hostshims: the kpartx/dmsetup/mount/sudo stand-ins are scripts without a .py suffix
     package_data={"dib_migrate": ["schema/*.json", "hostshims/*"] + tree("elements") + tree("templates")},
     python_requires=">=3.9",
-    install_requires=["diskimage-builder>=3.30", "jinja2>=3", "pyyaml>=5", "jsonschema>=4"],
+    install_requires=["diskimage-builder>=3.30", "jinja2>=3", "pyyaml>=5", "jsonschema>=4",
+                      # fleet: Celery workers on a Redis broker
+                      "celery>=5.3", "redis>=4.5"],
     entry_points={"console_scripts": ["dib-migrate=dib_migrate.cli:main"]},
 )

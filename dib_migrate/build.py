@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import hosttools, outputs
+from . import caches, hosttools, outputs
 from .errors import BuildError, InputError
 from .hostshims import host_env
 from .render import element_name, render
@@ -54,6 +54,21 @@ def shell_text(argv, env):
 
 def _progress(msg, start, stream):
     Progress(stream, start).event(msg)
+
+
+def _parent_death_signal():
+    """prctl(PR_SET_PDEATHSIG), looked up now: after fork only a plain call is safe (worker threads)."""
+    try:
+        import ctypes
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, 15)     # PR_SET_PDEATHSIG, SIGTERM
+
+
+# a killed dib-migrate (or fleet worker) must not leave a build running that nobody will publish;
+# on SIGTERM DIB's own exit trap unmounts its build
+_DIE_WITH_PARENT = _parent_death_signal()
 
 
 class Progress:
@@ -183,7 +198,8 @@ def run_dib(argv, env, logfile, stream=sys.stderr, shown_log=None, progress=None
     full_env.update(env)
     watch = LogWatch(p, _output_of(argv))
     with open(os.devnull, "w") as devnull:
-        proc = subprocess.Popen(argv, env=full_env, stdout=devnull, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, env=full_env, stdout=devnull, stderr=subprocess.STDOUT,
+                                preexec_fn=_DIE_WITH_PARENT)
     pos = 0
     try:
         while True:
@@ -299,7 +315,10 @@ def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, im
         logfile = work / names["log"]
         argv, env = command(plan, paths, work / name, logfile, compress, image_size)
         try:
-            run_dib(argv, env, str(logfile), stream, shown_log=str(outdir / names["log"]))
+            # a private copy of DIB's image cache: builds side by side on one host share it safely
+            with caches.build_cache({**os.environ, **env}) as cache_env:
+                run_dib(argv, {**env, **cache_env}, str(logfile), stream, shown_log=str(outdir / names["log"]))
+                cache_env.succeeded = (work / ("%s.%s" % (name, target.image_type))).exists()
         finally:
             if logfile.exists():             # the log is the operator's answer when a build fails
                 os.replace(str(logfile), str(outdir / names["log"]))

@@ -207,6 +207,9 @@ def cmd_rules(args):
 
 
 def cmd_scan(argv):
+    if any(a == "--ssh" or a.startswith("--ssh=") for a in argv):
+        from .fleet import ssh
+        return ssh.main(argv)
     from .scan import scanner
     return scanner.main(argv)
 
@@ -247,6 +250,8 @@ def parser():
     pu.add_argument("--format", choices=("table", "markdown"), default="table",
                     help="markdown: the README's rule table")
     pu.set_defaults(func=cmd_rules)
+    from .fleet.cli import add_parsers as fleet_parsers
+    fleet_parsers(sub)
     return p
 
 
