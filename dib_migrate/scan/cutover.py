@@ -121,4 +121,3 @@ def _lexists(path):
         return True
     except OSError:
         return False
-

@@ -55,8 +55,8 @@ def cutover(workdir, keypair):
         with pg.Load(server, "at-cutover") as last:
             time.sleep(1)
             start = time.monotonic()
-            r = cli("scan", "--root", server.root, "--since", d / "scan1/report.yaml", "--quiesce", "postgresql",
-                    "-o", d / "scan2")
+            r = cli("scan", "--root", server.root, "--since", d / "scan1/report.yaml",
+                    "--quiesce", "postgresql", "-o", d / "scan2")
             facts["delta_scan_seconds"] = time.monotonic() - start
             facts["delta_scan_stderr"] = r.stderr
         facts["committed_before_quiesce"] = last.committed
@@ -114,7 +114,8 @@ def test_booted_image_has_every_committed_row_and_a_clean_cluster(cutover, keypa
         top = int(sh("sudo -u postgres psql -XAtc 'SELECT max(id) FROM orders'"))
         below = int(sh("sudo -u postgres psql -XAtc 'SELECT count(*) FROM orders WHERE id <= %d'"
                        % cutover["committed_before_quiesce"]))
-        amcheck = vm.ssh("sudo -u postgres pg_amcheck --all --install-missing --heapallindexed 2>&1; echo rc=$?", timeout=300)
+        amcheck = vm.ssh("sudo -u postgres pg_amcheck --all --install-missing --heapallindexed 2>&1; echo rc=$?",
+                         timeout=300)
         config = sh("cat /srv/app/config.ini")
         obsolete = vm.ssh("test -e /srv/app/obsolete.txt", check=False).returncode
         new = sh("cat /srv/app/new.txt")
