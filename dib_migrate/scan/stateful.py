@@ -36,7 +36,10 @@ class Processes(object):
                     comm = f.read().strip()
             except (OSError, IOError):
                 continue
-            self.items.append((int(pid), comm, self._inner(self._link(base, "cwd")), self._unit(base)))
+            # the unit names the service on the live system only: a chroot's processes sit in
+            # the cgroup of whatever started them on the host
+            unit = self._unit(base) if self.root == "/" else None
+            self.items.append((int(pid), comm, self._inner(self._link(base, "cwd")), unit))
 
     def _link(self, base, name):
         try:
