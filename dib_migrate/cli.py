@@ -120,7 +120,6 @@ def cmd_render(args):
 def cmd_build(args):
     from .build import build
     report, plan = _load(args)
-    _refuse_delta(args, report)
     image = build(report, plan, args.output, extra_paths=args.elements_path, dry_run=args.dry_run,
                   compress=not args.no_compress, image_size=args.image_size)
     if image:

@@ -143,6 +143,7 @@ class Report:
     live: Optional[LiveChanges] = None
     quiesced: Tuple[Tuple[str, float], ...] = ()     # (service, downtime in s) stopped during the scan
     delta: Optional[Delta] = None
+    scanned_at: Optional[str] = None
 
     def has_package(self, *names):
         installed = {p.name for p in self.packages}
@@ -292,6 +293,7 @@ def load_report(path):
         quiesced=tuple((q["service"], float(q["downtime_s"])) for q in (data.get("quiesce") or {}).get("services", ())
                        if q["was_running"]),
         delta=_load_delta(path, data),
+        scanned_at=str(data["scanned_at"]) if data.get("scanned_at") is not None else None,
     )
 
 

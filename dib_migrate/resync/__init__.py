@@ -17,14 +17,13 @@ the image (converted back to its format) only when everything succeeded.
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from .. import outputs
 from ..errors import BuildError, InputError
 from ..report import load_report
 from ..scan.delta import needs_rebuild
@@ -147,12 +146,18 @@ def resync(image, report_path, plan_path=None, dry_run=False):
     image = Path(image).resolve()
     if not image.is_file():
         raise InputError(image, None, None, "no such image")
+    mark = outputs.read_mark(image.parent)
+    if mark is None or mark.get("kind") != "outdir" or image.name not in (mark.get("files") or ()):
+        raise InputError(image, None, None, "not an image dib-migrate built (its directory's %s does not list "
+                         "it); resync replaces only what dib-migrate wrote" % outputs.MARK)
     report = load_report(report_path)
-    if plan_path is None and (image.parent / "plan.json").is_file():
-        plan_path = image.parent / "plan.json"
+    beside = image.with_name(image.name.rsplit(".", 1)[0] + ".plan.json")
+    if plan_path is None and beside.is_file():
+        plan_path = beside
     plan = _read_json(plan_path, "plan") if plan_path else None
     if plan is None:
-        _say("warning: no plan.json beside the image and no --plan: files the Plan rewrote are not protected")
+        _say("warning: no %s beside the image and no --plan: files the Plan rewrote are not protected"
+             % beside.name)
     sidecar_path = Path(str(image) + SIDECAR_SUFFIX)
     sidecar = _read_json(sidecar_path, "resync record") if sidecar_path.is_file() else None
     names, tar = check(report, plan, sidecar)
@@ -167,36 +172,18 @@ def resync(image, report_path, plan_path=None, dry_run=False):
     if dry_run:
         return summary
     previous = {s: signal.signal(s, _on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
-    work = Path(tempfile.mkdtemp(prefix=".%s.resync-" % image.name, dir=image.parent))
     try:
-        raw = work / "disk.raw"
-        phase = time.monotonic()
-        if fmt == "raw":
-            _run(["cp", "--sparse=always", "--reflink=auto", str(image), str(raw)])
-        else:
-            _run(["qemu-img", "convert", "-f", fmt, "-O", "raw", str(image), str(raw)])
-        _say("working copy made in %.1fs" % (time.monotonic() - phase))
-        phase = time.monotonic()
-        try:
-            with open_image(raw, workdir=str(work), writable=True) as m:
-                apply(m.root, report.delta.deleted, tar)
-        except ImageError as e:
-            raise BuildError(str(e))
-        _say("delta laid in %.1fs" % (time.monotonic() - phase))
-        phase = time.monotonic()
-        done = work / ("image." + image.suffix.lstrip("."))
-        _convert_back(raw, fmt, done)
-        os.replace(done, image)
-        _say("image replaced in %.1fs" % (time.monotonic() - phase))
-        scanned_at = _scanned_at(report.path)
+        with outputs.staging(image.parent, image.name) as work:
+            _apply_on_copy(image, fmt, work, report, tar)
+        scanned_at = report.scanned_at
         summary["scanned_at"] = scanned_at
         record = {"scanned_at": scanned_at, "report": str(report.path),
                   "applied": (sidecar or {}).get("applied", []) + [scanned_at]}
         tmp = Path(str(sidecar_path) + ".tmp")
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, sidecar_path)
+        outputs.record(image.parent, [sidecar_path.name])
     finally:
-        shutil.rmtree(work, ignore_errors=True)
         for s, h in previous.items():
             signal.signal(s, h)
     summary["seconds"] = round(time.monotonic() - started, 1)
@@ -204,7 +191,24 @@ def resync(image, report_path, plan_path=None, dry_run=False):
     return summary
 
 
-def _scanned_at(report_path):
-    import yaml
-    with open(report_path) as f:
-        return str(yaml.safe_load(f).get("scanned_at"))
+def _apply_on_copy(image, fmt, work, report, tar):
+    """Copy, lay the delta, convert back, rename over the image: all of it or nothing."""
+    raw = work / "disk.raw"
+    phase = time.monotonic()
+    if fmt == "raw":
+        _run(["cp", "--sparse=always", "--reflink=auto", str(image), str(raw)])
+    else:
+        _run(["qemu-img", "convert", "-f", fmt, "-O", "raw", str(image), str(raw)])
+    _say("working copy made in %.1fs" % (time.monotonic() - phase))
+    phase = time.monotonic()
+    try:
+        with open_image(raw, workdir=str(work), writable=True) as m:
+            apply(m.root, report.delta.deleted, tar)
+    except ImageError as e:
+        raise BuildError(str(e))
+    _say("delta laid in %.1fs" % (time.monotonic() - phase))
+    phase = time.monotonic()
+    done = work / ("image." + image.suffix.lstrip("."))
+    _convert_back(raw, fmt, done)
+    os.replace(done, image)
+    _say("image replaced in %.1fs" % (time.monotonic() - phase))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dib_migrate import cli
+from dib_migrate import cli, outputs
 from dib_migrate.resync import plan_paths
 from dib_migrate.verify.image import open_image
 from tests.support.rootfs import debian_root, have_debootstrap
@@ -80,13 +80,19 @@ ENTRIES = [("srv/www/index.html", b"new page\n", 0o640, 1234, {"SCHILY.xattr.use
            ("srv/link/via-link.txt", b"through the image's symlink\n", 0o644, 0, {})]
 
 
+def built(source, image):
+    """``image``: a copy of ``source`` in a directory marked as a build's OUTDIR listing it."""
+    shutil.copy(source, image)
+    outputs.write_mark(image.parent, kind="outdir", files=[image.name])
+    return image
+
+
 def sha(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def test_resync_applies_files_and_deletions_in_place(base_image, tmp_path, capsys):
-    image = tmp_path / "web01-ec2.raw"
-    shutil.copy(base_image, image)
+    image = built(base_image, tmp_path / "web01-ec2.raw")
     report = delta_report(tmp_path / "delta", ENTRIES, ["/srv/www/gone.html", "/srv/www/olddir"])
     assert not Path("/srv/www/via-link.txt").exists()
     assert cli.main(["resync", str(image), str(report)]) == 0
@@ -105,7 +111,8 @@ def test_resync_applies_files_and_deletions_in_place(base_image, tmp_path, capsy
     assert not Path("/srv/www/via-link.txt").exists()
     record = json.loads(Path(str(image) + ".resync.json").read_text())
     assert record["scanned_at"] == "2026-11-27T04:00:00Z"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert outputs.read_mark(tmp_path)["files"] == ["web01-ec2.raw", "web01-ec2.raw.resync.json"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".dib-migrate.json"]
     # the next delta must follow this one
     again = delta_report(tmp_path / "again", ENTRIES, [])
     assert cli.main(["resync", str(image), str(again)]) == 2
@@ -115,6 +122,7 @@ def test_resync_applies_files_and_deletions_in_place(base_image, tmp_path, capsy
 def test_qcow2_is_converted_back(base_image, tmp_path):
     image = tmp_path / "web01.qcow2"
     subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(base_image), str(image)], check=True)
+    outputs.write_mark(tmp_path, kind="outdir", files=[image.name])
     report = delta_report(tmp_path / "delta", ENTRIES[:1], ["/srv/www/gone.html"])
     assert cli.main(["resync", str(image), str(report)]) == 0
     info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(image)],
@@ -130,15 +138,14 @@ def _plan(tmp_path):
         {"action": "set-network", "subject": "eth0", "rule": "net-static", "reason": "r",
          "data": {"file": "/etc/network/interfaces"}},
         {"action": "write-hosts", "subject": "/etc/hosts", "rule": "net-hosts", "reason": "r"}]}
-    path = tmp_path / "plan.json"
+    path = tmp_path / "web01.plan.json"
     path.write_text(json.dumps(plan))
     return path
 
 
 @pytest.mark.parametrize("case", ["packages", "plan-file", "plan-deletion", "other-host", "not-delta"])
 def test_refusals_leave_the_image_untouched(base_image, tmp_path, capsys, case):
-    image = tmp_path / "web01.raw"
-    shutil.copy(base_image, image)
+    image = built(base_image, tmp_path / "web01.raw")
     before = sha(image)
     entries, deleted, packages = ENTRIES[:1], [], None
     if case == "packages":
@@ -163,20 +170,27 @@ def test_refusals_leave_the_image_untouched(base_image, tmp_path, capsys, case):
                 "not-delta": "delta"}[case]
     assert expected in err
     assert sha(image) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["delta", "plan.json", "web01.raw"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dib-migrate.json", "delta", "web01.plan.json", "web01.raw"]
 
 
 def test_a_failure_midway_keeps_the_old_image(base_image, tmp_path, capsys):
-    image = tmp_path / "web01.raw"
-    shutil.copy(base_image, image)
+    image = built(base_image, tmp_path / "web01.raw")
     before = sha(image)
     # a regular file in the image where the delta needs a directory: the image's tar fails
     report = delta_report(tmp_path / "delta", [("etc/hostname/sub", b"x", 0o644, 0, {})], [])
     assert cli.main(["resync", str(image), str(report)]) == 1
     assert "tar" in capsys.readouterr().err
     assert sha(image) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["delta", "web01.raw"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dib-migrate.json", "delta", "web01.raw"]
     assert subprocess.run(["losetup", "-j", str(image)], stdout=subprocess.PIPE).stdout == b""
+
+
+def test_an_image_dib_migrate_did_not_build_is_refused(base_image, tmp_path, capsys):
+    image = tmp_path / "operator.raw"
+    shutil.copy(base_image, image)
+    report = delta_report(tmp_path / "delta", ENTRIES[:1], [])
+    assert cli.main(["resync", str(image), str(report)]) == 2
+    assert "not an image dib-migrate built" in capsys.readouterr().err
 
 
 def test_plan_paths_cover_what_the_elements_write():

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from dib_migrate.scan import cli as scan_cli
-from dib_migrate import cli
+from dib_migrate import cli, outputs
 from dib_migrate.verify.image import open_image
 from tests.support.rootfs import debian_root, have_debootstrap
 from tests.verify.mkimage import make_disk
@@ -36,6 +36,7 @@ def test_scan_since_then_resync_brings_the_image_to_the_root(tmp_path):
     (root / "srv/app/olddir/x").write_text("x\n")
     assert scan_cli.main(["--root", str(root), "-o", str(tmp_path / "scan1"), "-q"]) == 0
     image = make_disk(root, tmp_path / "srv01.raw", size_mib=400)
+    outputs.write_mark(tmp_path, kind="outdir", files=[image.name])
 
     app = root / "srv/app"
     (app / "edit.txt").write_text("edited at cutover\n")
