@@ -96,7 +96,8 @@ def test_delta_scan_quiesced_postgresql_and_restarted_it(cutover):
 
 
 def test_resynced_image_verifies(cutover):
-    r = cli("verify", cutover["image"], "--plan", cutover["dir"] / "out/plan.json", check=False, timeout=600)
+    plan = cutover["dir"] / "out" / ("%s-%s.plan.json" % (pg.HOSTNAME, TARGET))
+    r = cli("verify", cutover["image"], "--plan", plan, check=False, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
