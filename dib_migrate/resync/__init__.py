@@ -177,8 +177,11 @@ def resync(image, report_path, plan_path=None, dry_run=False):
             _apply_on_copy(image, fmt, work, report, tar)
         scanned_at = report.scanned_at
         summary["scanned_at"] = scanned_at
+        # verify reads this: the deltas' archives and deletions supersede the first overlay
         record = {"scanned_at": scanned_at, "report": str(report.path),
-                  "applied": (sidecar or {}).get("applied", []) + [scanned_at]}
+                  "applied": (sidecar or {}).get("applied", []) + [
+                      {"scanned_at": scanned_at, "report": str(report.path), "archive": str(report.overlay.path),
+                       "sha256": report.overlay.sha256, "deleted": list(report.delta.deleted)}]}
         tmp = Path(str(sidecar_path) + ".tmp")
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, sidecar_path)

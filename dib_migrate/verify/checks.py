@@ -33,12 +33,13 @@ def check(action):
 class Ctx:
     """The mounted image plus lazily computed facts shared between checks."""
 
-    def __init__(self, mounted, plan, plan_dir=None, overlay=None):
+    def __init__(self, mounted, plan, plan_dir=None, overlay=None, resyncs=()):
         self.m = mounted
         self.root = Path(mounted.root)
         self.plan = plan
         self.plan_dir = Path(plan_dir) if plan_dir else None
         self.overlay = Path(overlay) if overlay else None
+        self.resyncs = list(resyncs)     # deltas `resync` laid over the image, in order (IMAGE.resync.json)
         self._packages = None
         self._initrds = {}
 
@@ -480,6 +481,67 @@ class _open_tar:
             self.tmp.close()
 
 
+def _member_problem(ctx, path, m, digest):
+    """Why the image's ``path`` is not the archive member ``m`` (``digest``: its data's sha256), or None;
+    "skip" for entries the overlay does not decide."""
+    if m.issym() and _SERVICE_LINKS.match(path):
+        return "skip"     # service state is the service Changes' business
+    host = ctx.p(path)
+    try:
+        st = os.lstat(host)
+    except OSError:
+        return "%s missing" % path
+    if m.issym():
+        if not stat.S_ISLNK(st.st_mode) or os.readlink(host) != m.linkname:
+            return "%s: not the symlink to %s" % (path, m.linkname)
+        return None
+    if m.isdir():
+        if not stat.S_ISDIR(st.st_mode):
+            return "%s: not a directory" % path
+    elif m.isfile():
+        if not stat.S_ISREG(st.st_mode):
+            return "%s: not a regular file" % path
+        if digest != _sha256(host):
+            return "%s: content differs" % path
+    else:
+        return "skip"
+    if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
+        return "%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777)
+    if (st.st_uid, st.st_gid) != (m.uid, m.gid):
+        return "%s: owner %d:%d, source %d:%d" % (path, st.st_uid, st.st_gid, m.uid, m.gid)
+    return None
+
+
+def _members(archive, managed):
+    """{path: (member, sha256 of its data)} of an overlay archive, leaving out ``managed`` paths."""
+    out = {}
+    with _open_tar(archive) as tar:
+        for m in tar:
+            path = "/" + m.name.lstrip("./").rstrip("/")
+            if path == "/" or path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
+                continue
+            out[path] = (m, hashlib.sha256(tar.extractfile(m).read()).hexdigest() if m.isfile() else None)
+    return out
+
+
+def _resynced(ctx, managed):
+    """What the applied deltas decide: ({path: (member, sha256)} of the latest delta holding it,
+    deleted paths, problems finding their archives)."""
+    later, gone, problems = {}, set(), []
+    for delta in ctx.resyncs:
+        archive = Path(delta.get("archive", ""))
+        if not archive.is_file() or _sha256(archive) != delta.get("sha256"):
+            problems.append("the delta of %s is not at %s (or changed)" % (delta.get("scanned_at"), archive))
+            continue
+        for path in delta.get("deleted", ()):
+            gone.add(path)
+            later.pop(path, None)
+        for path, entry in _members(archive, managed).items():
+            later[path] = entry
+            gone.discard(path)
+    return later, gone, problems
+
+
 @check("apply-overlay")
 def _overlay(ctx, c):
     archive = _find_overlay(ctx, c)
@@ -488,44 +550,28 @@ def _overlay(ctx, c):
     if c.data.get("sha256") and _sha256(archive) != c.data["sha256"] and archive.name == c.subject:
         return False, "%s does not match the plan's sha256" % archive
     managed = _managed_paths(ctx.plan)
-    bad, checked = [], 0
-    with _open_tar(archive) as tar:
-        for m in tar:
-            path = "/" + m.name.lstrip("./").rstrip("/")
-            if path == "/" or path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
-                continue
-            if m.issym() and _SERVICE_LINKS.match(path):
-                continue     # service state is the service Changes' business
-            host = ctx.p(path)
-            try:
-                st = os.lstat(host)
-            except OSError:
-                bad.append("%s missing" % path)
-                continue
-            checked += 1
-            if m.issym():
-                if not stat.S_ISLNK(st.st_mode) or os.readlink(host) != m.linkname:
-                    bad.append("%s: not the symlink to %s" % (path, m.linkname))
-                continue
-            if m.isdir():
-                if not stat.S_ISDIR(st.st_mode):
-                    bad.append("%s: not a directory" % path)
-            elif m.isfile():
-                if not stat.S_ISREG(st.st_mode):
-                    bad.append("%s: not a regular file" % path)
-                    continue
-                data = tar.extractfile(m).read()
-                if hashlib.sha256(data).hexdigest() != _sha256(host):
-                    bad.append("%s: content differs" % path)
-            else:
-                continue
-            if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
-                bad.append("%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777))
-            if (st.st_uid, st.st_gid) != (m.uid, m.gid):
-                bad.append("%s: owner %d:%d, source %d:%d" % (path, st.st_uid, st.st_gid, m.uid, m.gid))
+    later, gone, bad = _resynced(ctx, managed)
+    checked = 0
+    expected = _members(archive, managed)
+    expected.update(later)
+    for path in sorted(expected):
+        if path in gone:
+            continue
+        m, digest = expected[path]
+        problem = _member_problem(ctx, path, m, digest)
+        if problem == "skip":
+            continue
+        checked += 1
+        if problem:
+            bad.append(problem)
+    for path in sorted(gone):
+        if ctx.lexists(path):
+            bad.append("%s: deleted at resync, present" % path)
     if bad:
         return False, "%d differences: %s" % (len(bad), "; ".join(bad[:8]))
-    return True, "%d members match (content, mode, owner)" % checked
+    extra = (", %d resync(s): %d entries laid, %d deleted" % (len(ctx.resyncs), len(later), len(gone))
+             if ctx.resyncs else "")
+    return True, "%d members match (content, mode, owner)%s" % (checked, extra)
 
 
 # ---------------------------------------------------------------------------- network

@@ -115,7 +115,7 @@ def test_booted_image_has_every_committed_row_and_a_clean_cluster(cutover, keypa
         top = int(sh("sudo -u postgres psql -XAtc 'SELECT max(id) FROM orders'"))
         below = int(sh("sudo -u postgres psql -XAtc 'SELECT count(*) FROM orders WHERE id <= %d'"
                        % cutover["committed_before_quiesce"]))
-        amcheck = vm.ssh("sudo -u postgres pg_amcheck --all --install-missing --heapallindexed 2>&1; echo rc=$?",
+        amcheck = vm.ssh("sudo -u postgres /usr/lib/postgresql/15/bin/pg_amcheck --all --install-missing --heapallindexed 2>&1; echo rc=$?",
                          timeout=300)
         config = sh("cat /srv/app/config.ini")
         obsolete = vm.ssh("test -e /srv/app/obsolete.txt", check=False).returncode
