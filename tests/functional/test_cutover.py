@@ -22,6 +22,7 @@ from tests.support.dibhost import cli
 pytestmark = pytest.mark.functional
 
 TARGET = "ec2"                      # raw: resync works on a plain copy, no format conversion
+AMCHECK = "/usr/lib/postgresql/15/bin/pg_amcheck"     # Debian's pg_wrapper does not cover it
 BOOT_TIMEOUT = int(os.environ.get("DIB_MIGRATE_BOOT_TIMEOUT", "420"))
 
 
@@ -115,8 +116,8 @@ def test_booted_image_has_every_committed_row_and_a_clean_cluster(cutover, keypa
         top = int(sh("sudo -u postgres psql -XAtc 'SELECT max(id) FROM orders'"))
         below = int(sh("sudo -u postgres psql -XAtc 'SELECT count(*) FROM orders WHERE id <= %d'"
                        % cutover["committed_before_quiesce"]))
-        amcheck = vm.ssh("sudo -u postgres /usr/lib/postgresql/15/bin/pg_amcheck --all --install-missing --heapallindexed 2>&1; echo rc=$?",
-                         timeout=300)
+        amcheck = vm.ssh("sudo -u postgres %s --all --install-missing --heapallindexed 2>&1; echo rc=$?"
+                         % AMCHECK, timeout=300)
         config = sh("cat /srv/app/config.ini")
         obsolete = vm.ssh("test -e /srv/app/obsolete.txt", check=False).returncode
         new = sh("cat /srv/app/new.txt")
