@@ -481,35 +481,36 @@ class _open_tar:
             self.tmp.close()
 
 
-def _member_problem(ctx, path, m, digest):
-    """Why the image's ``path`` is not the archive member ``m`` (``digest``: its data's sha256), or None;
-    "skip" for entries the overlay does not decide."""
+def _member_problems(ctx, path, m, digest):
+    """How the image's ``path`` differs from the archive member ``m`` (``digest``: its data's
+    sha256): a list, empty when it matches; None for entries the overlay does not decide."""
     if m.issym() and _SERVICE_LINKS.match(path):
-        return "skip"     # service state is the service Changes' business
+        return None     # service state is the service Changes' business
     host = ctx.p(path)
     try:
         st = os.lstat(host)
     except OSError:
-        return "%s missing" % path
+        return ["%s missing" % path]
     if m.issym():
         if not stat.S_ISLNK(st.st_mode) or os.readlink(host) != m.linkname:
-            return "%s: not the symlink to %s" % (path, m.linkname)
-        return None
+            return ["%s: not the symlink to %s" % (path, m.linkname)]
+        return []
+    bad = []
     if m.isdir():
         if not stat.S_ISDIR(st.st_mode):
-            return "%s: not a directory" % path
+            bad.append("%s: not a directory" % path)
     elif m.isfile():
         if not stat.S_ISREG(st.st_mode):
-            return "%s: not a regular file" % path
+            return ["%s: not a regular file" % path]
         if digest != _sha256(host):
-            return "%s: content differs" % path
+            bad.append("%s: content differs" % path)
     else:
-        return "skip"
+        return None
     if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
-        return "%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777)
+        bad.append("%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777))
     if (st.st_uid, st.st_gid) != (m.uid, m.gid):
-        return "%s: owner %d:%d, source %d:%d" % (path, st.st_uid, st.st_gid, m.uid, m.gid)
-    return None
+        bad.append("%s: owner %d:%d, source %d:%d" % (path, st.st_uid, st.st_gid, m.uid, m.gid))
+    return bad
 
 
 def _members(archive, managed):
@@ -558,12 +559,11 @@ def _overlay(ctx, c):
         if path in gone:
             continue
         m, digest = expected[path]
-        problem = _member_problem(ctx, path, m, digest)
-        if problem == "skip":
+        problems = _member_problems(ctx, path, m, digest)
+        if problems is None:
             continue
         checked += 1
-        if problem:
-            bad.append(problem)
+        bad.extend(problems)
     for path in sorted(gone):
         if ctx.lexists(path):
             bad.append("%s: deleted at resync, present" % path)
