@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import subprocess
+import tarfile
 import sys
 import time
 from pathlib import Path
@@ -46,24 +47,30 @@ def _run(argv, **kw):
     return r.stdout
 
 
+def _decompressor(report):
+    """argv that writes the delta archive as plain tar to stdout."""
+    archive = str(report.overlay.path)
+    return {"zstd": ["zstd", "-dcq", archive], "gzip": ["gzip", "-dc", archive]}.get(
+        report.overlay.compression, ["cat", archive])
+
+
 def _members(report):
-    """Names (absolute, in the image) of the delta archive's members, and the archive as tar."""
-    archive = report.overlay.path
-    if report.overlay.compression == "zstd":
-        data = _run(["zstd", "-dcq", str(archive)])
-    elif report.overlay.compression == "gzip":
-        data = _run(["gzip", "-dc", str(archive)])
-    else:
-        data = archive.read_bytes()
-    import io
-    import tarfile
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-        names = ["/" + "/".join(p for p in m.name.split("/") if p not in ("", ".")) for m in tar.getmembers()]
-    return names, data
+    """Names (absolute, in the image) of the delta archive's members, read as a stream (a
+    database's delta can be GiBs: nothing is held in memory)."""
+    proc = subprocess.Popen(_decompressor(report), stdout=subprocess.PIPE)
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            names = ["/" + "/".join(p for p in m.name.split("/") if p not in ("", ".")) for m in tar]
+    finally:
+        proc.stdout.close()
+        proc.wait()
+    if proc.returncode != 0:
+        raise InputError(report.path, "overlay.archive", report.overlay.path.name, "cannot be decompressed")
+    return names
 
 
 def check(report, plan, sidecar):
-    """Everything that refuses the resync (InputError, exit 2); returns the member names and the tar."""
+    """Everything that refuses the resync (InputError, exit 2); returns the member names."""
     if report.delta is None:
         raise InputError(report.path, "delta", None, "not a delta report (scan with --since PREVIOUS_REPORT)")
     why = needs_rebuild(report.delta.changes)
@@ -77,7 +84,7 @@ def check(report, plan, sidecar):
         raise InputError(report.path, "delta.since.scanned_at", report.delta.since,
                          "this image was last brought to the scan of %s; apply the deltas in order (each "
                          "scanned --since the previous one)" % sidecar.get("scanned_at"))
-    names, tar = _members(report)
+    names = _members(report)
     if plan is not None:
         owned = plan_paths.rewritten(plan)
         clash = sorted(p for p in set(names) | set(report.delta.deleted) if p in owned)
@@ -86,7 +93,7 @@ def check(report, plan, sidecar):
                              "the delta changes file(s) the Plan rewrites (%s); laying the source's copy would "
                              "undo the Plan: rebuild the image from a new full scan" % ", ".join(
                                  "%s: %s" % (p, owned[p]) for p in clash[:5]))
-    return names, tar
+    return names
 
 
 def _tar_opts(mnt):
@@ -103,13 +110,20 @@ def _tar_opts(mnt):
     return opts
 
 
-def apply(mnt, deleted, tar):
+def apply(mnt, deleted, report):
     """Deletions, then the delta's members, inside a chroot of the mounted image (symlinks in
     the image resolve inside it, never on the host)."""
     if deleted:
         listing = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in deleted)
         _run(["chroot", str(mnt), "xargs", "-0", "-r", "rm", "-rf", "--"], input=listing)
-    _run(["chroot", str(mnt), "tar", "-C", "/"] + _tar_opts(mnt) + ["-xf", "-"], input=tar)
+    # decompressed on the host (the image may lack zstd), extracted by the image's tar
+    unpack = subprocess.Popen(_decompressor(report), stdout=subprocess.PIPE)
+    try:
+        _run(["chroot", str(mnt), "tar", "-C", "/"] + _tar_opts(mnt) + ["-xf", "-"], stdin=unpack.stdout)
+    finally:
+        unpack.stdout.close()
+        if unpack.wait() != 0:
+            raise BuildError("%s: cannot be decompressed" % report.overlay.path)
 
 
 def _read_json(path, what):
@@ -160,7 +174,7 @@ def resync(image, report_path, plan_path=None, dry_run=False):
              % beside.name)
     sidecar_path = Path(str(image) + SIDECAR_SUFFIX)
     sidecar = _read_json(sidecar_path, "resync record") if sidecar_path.is_file() else None
-    names, tar = check(report, plan, sidecar)
+    names = check(report, plan, sidecar)
     try:
         fmt, _size = probe_format(image)
     except ImageError as e:
@@ -174,7 +188,7 @@ def resync(image, report_path, plan_path=None, dry_run=False):
     previous = {s: signal.signal(s, _on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with outputs.staging(image.parent, image.name) as work:
-            _apply_on_copy(image, fmt, work, report, tar)
+            _apply_on_copy(image, fmt, work, report)
         scanned_at = report.scanned_at
         summary["scanned_at"] = scanned_at
         # verify reads this: the deltas' archives and deletions supersede the first overlay
@@ -194,7 +208,7 @@ def resync(image, report_path, plan_path=None, dry_run=False):
     return summary
 
 
-def _apply_on_copy(image, fmt, work, report, tar):
+def _apply_on_copy(image, fmt, work, report):
     """Copy, lay the delta, convert back, rename over the image: all of it or nothing."""
     raw = work / "disk.raw"
     phase = time.monotonic()
@@ -206,7 +220,7 @@ def _apply_on_copy(image, fmt, work, report, tar):
     phase = time.monotonic()
     try:
         with open_image(raw, workdir=str(work), writable=True) as m:
-            apply(m.root, report.delta.deleted, tar)
+            apply(m.root, report.delta.deleted, report)
     except ImageError as e:
         raise BuildError(str(e))
     _say("delta laid in %.1fs" % (time.monotonic() - phase))
