@@ -116,6 +116,13 @@ def cmd_plan(args):
     return EXIT_OK
 
 
+def _refuse_delta(args, report):
+    if report.delta is not None:
+        raise InputError(args.report, "overlay.mode", "delta",
+                         "a delta scan holds only what changed since %s: apply it to the image built from "
+                         "that scan with `dib-migrate resync IMAGE %s`" % (report.delta.since, args.report))
+
+
 def cmd_render(args):
     try:
         return _render(args)
@@ -132,6 +139,7 @@ def _drop_key(args):
 def _render(args):
     from .render import render
     report, plan = _load(args)
+    _refuse_delta(args, report)
     render(plan, report, args.output, extra_paths=args.elements_path)
     print("element set for %s (%s) written to %s" % (plan.host, plan.target, args.output))
     print("build it with: diskimage-builder %s/image.yaml" % args.output)
@@ -214,6 +222,14 @@ def cmd_scan(argv):
     return scanner.main(argv)
 
 
+def cmd_resync(args):
+    from .resync import resync
+    summary = resync(args.image, args.report, plan_path=args.plan, dry_run=args.dry_run)
+    if not args.dry_run:
+        print(summary["image"])
+    return EXIT_OK
+
+
 def cmd_verify(argv):
     from .verify import cli as verify_cli
     return verify_cli.main(argv)
@@ -244,6 +260,14 @@ def parser():
     pb.add_argument("--packer", action="store_true", help=PACKER_HELP)
     pb.set_defaults(func=cmd_build)
     sub.add_parser("verify", help="check a built image against its Plan", add_help=False)
+    px = sub.add_parser("resync", help="apply a delta scan (scan --since) to a built image in place, no rebuild",
+                        epilog="The image is worked on as a copy beside it and replaced only on success.")
+    px.add_argument("image", help="the image built from the earlier scan (raw, qcow2 or fixed VHD)")
+    px.add_argument("report", help="the delta scan's report.yaml")
+    px.add_argument("--plan", metavar="PLAN.json",
+                    help="the image's Plan (default: plan.json beside the image, as build writes it)")
+    px.add_argument("--dry-run", action="store_true", help="check and say what would be laid; change nothing")
+    px.set_defaults(func=cmd_resync)
     pt = sub.add_parser("targets", help="list targets, formats and the rules each adds")
     pt.set_defaults(func=cmd_targets)
     pu = sub.add_parser("rules", help="list the rules: id, area, what each does, where it comes from")

@@ -81,6 +81,35 @@ class Overlay:
 
 
 @dataclass(frozen=True)
+class StatefulService:
+    """A database cluster or a running service writing under /var/lib (scan's ``stateful``)."""
+    kind: str
+    service: str
+    data_dir: str
+    running: bool
+    bytes: int
+    version: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class LiveChanges:
+    """Files that vanished or changed while a live scan read them."""
+    vanished: int
+    changed: int
+    vanished_paths: Tuple[str, ...] = ()
+    changed_paths: Tuple[str, ...] = ()
+    services: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What a ``scan --since`` report adds to the scan it follows."""
+    since: str                        # scanned_at of the previous scan
+    deleted: Tuple[str, ...]
+    changes: dict
+
+
+@dataclass(frozen=True)
 class Report:
     path: Path
     hostname: str
@@ -110,6 +139,11 @@ class Report:
     groups: Tuple[Account, ...]
     overlay: Optional[Overlay]
     etc_symlinks: Optional[Tuple[str, ...]] = None   # None: the scan did not record them
+    stateful: Tuple[StatefulService, ...] = ()
+    live: Optional[LiveChanges] = None
+    quiesced: Tuple[Tuple[str, float], ...] = ()     # (service, downtime in s) stopped during the scan
+    delta: Optional[Delta] = None
+    scanned_at: Optional[str] = None
 
     def has_package(self, *names):
         installed = {p.name for p in self.packages}
@@ -253,4 +287,34 @@ def load_report(path):
         groups=tuple(Account(g["name"], g["gid"]) for g in data["groups"]),
         overlay=_load_overlay(path, data),
         etc_symlinks=tuple(data["etc_symlinks"]) if "etc_symlinks" in data else None,
+        stateful=tuple(StatefulService(e["kind"], e["service"], e["data_dir"], e["running"], e["bytes"],
+                                       e.get("version")) for e in data.get("stateful") or ()),
+        live=_load_live(data.get("live")),
+        quiesced=tuple((q["service"], float(q["downtime_s"])) for q in (data.get("quiesce") or {}).get("services", ())
+                       if q["was_running"]),
+        delta=_load_delta(path, data),
+        scanned_at=str(data["scanned_at"]) if data.get("scanned_at") is not None else None,
     )
+
+
+def _load_live(live):
+    if not live:
+        return None
+    return LiveChanges(vanished=live["vanished"]["count"], changed=live["changed"]["count"],
+                       vanished_paths=tuple(live["vanished"]["paths"]), changed_paths=tuple(live["changed"]["paths"]),
+                       services=tuple(live.get("services") or ()))
+
+
+def _load_delta(path, data):
+    delta = data.get("delta")
+    mode = (data.get("overlay") or {}).get("mode")
+    if (delta is None) != (mode != "delta"):
+        raise InputError(path, "delta" if delta is None else "overlay.mode", mode,
+                         "a delta report has both a `delta` section and an overlay of mode delta")
+    if delta is None:
+        return None
+    for i, p in enumerate(delta["deleted"]):
+        parts = p.split("/")
+        if p == "/" or ".." in parts or "." in parts or "" in parts[1:]:
+            raise InputError(path, "delta.deleted[%d]" % i, p, "not a normalised absolute path below /")
+    return Delta(since=delta["since"]["scanned_at"], deleted=tuple(delta["deleted"]), changes=delta["changes"])

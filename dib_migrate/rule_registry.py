@@ -112,6 +112,12 @@ PREFLIGHT_FIREWALL = _rule("preflight-firewall", "preflight", "warning: a kept f
 PREFLIGHT_LVM = _rule("preflight-lvm", "preflight", "warning: LVM/device-mapper volumes are not recreated", BEYOND)
 OVERLAY_SETUID = _rule("overlay-setuid", "preflight", "warning: setuid/setgid files the overlay carries, listed "
                        "for a security review", BEYOND)
+LIVE_FILES = _rule("live-files", "preflight", "warning: files that vanished or changed while a live scan read them, "
+                   "with the services that own them", BEYOND)
+LIVE_RUNNING = _rule("live-running", "preflight", "warning: a database's or service's data copied while it ran, "
+                     "with its size (not when `scan --quiesce` stopped it)", BEYOND)
+DELTA_REPORT = _rule("delta-report", "preflight", "blocker: a delta scan (`scan --since`) is laid over its image "
+                     "with `resync`, never built alone", BEYOND)
 PREFLIGHT_CRYPT = _rule("preflight-crypt", "preflight", "warning: encrypted volumes cannot be carried over", BEYOND)
 
 

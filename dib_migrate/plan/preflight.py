@@ -16,6 +16,15 @@ def blockers(ctx):
         yield Blocker(R.PREFLIGHT_ROOTFS, "--strategy rootfs needs an overlay of mode full",
                       "scan with --full, or use --strategy packages",
                       "overlay.mode", r.overlay.mode if r.overlay else "(no overlay)")
+    yield from delta_blocker(r)
+
+
+def delta_blocker(r):
+    if r.delta is not None:
+        yield Blocker(R.DELTA_REPORT, "this is a delta scan (since %s, %d deletion(s)): it holds only what changed "
+                      "since that scan" % (r.delta.since, len(r.delta.deleted)),
+                      "apply it to the image built from the earlier scan: dib-migrate resync IMAGE REPORT",
+                      "overlay.mode", "delta")
 
 
 def warnings(ctx):
@@ -44,3 +53,30 @@ def warnings(ctx):
     if r.overlay is None:
         yield Warning(R.PREFLIGHT_OVERLAY, "the report has no overlay: only packages are rebuilt, no files "
                       "of the server are carried")
+    yield from live_warnings(r)
+
+
+def _size(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return ("%d %s" % (n, unit)) if unit == "B" else ("%.1f %s" % (n, unit))
+        n /= 1024.0
+
+
+def live_warnings(r):
+    """A live scan's consistency: files that moved under it, data copied while its service ran."""
+    live = r.live
+    if live is not None and (live.vanished or live.changed):
+        sample = list(live.vanished_paths[:3]) + list(live.changed_paths[:3])
+        owners = ", ".join(live.services) or "no known service"
+        yield Warning(R.LIVE_FILES, "%d file(s) vanished and %d changed while the scan read them (owned by: %s; "
+                      "e.g. %s): they are carried as read; stop their services, or run a delta scan with "
+                      "--quiesce at cutover" % (live.vanished, live.changed, owners, ", ".join(sample[:4])))
+    quiesced = {name for name, _downtime in r.quiesced}
+    for s in r.stateful:
+        if s.running and s.service not in quiesced:
+            what = s.kind if s.kind != "other" else "service %s" % s.service
+            yield Warning(R.LIVE_RUNNING, "%s data %s (%s) copied while %s ran: a file-by-file copy of running "
+                          "data is not consistent (a database replays its log at best); quiesce it with "
+                          "`scan --quiesce %s` or at cutover `scan --since REPORT --quiesce %s`"
+                          % (what, s.data_dir, _size(s.bytes), s.service, s.service, s.service))

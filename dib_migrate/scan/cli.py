@@ -4,6 +4,7 @@ import sys
 
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, ScanRefused
 from .progress import Progress
+from .quiesce import Interrupted
 from .scan_root import scan
 
 
@@ -26,6 +27,12 @@ def build_parser():
                         "since their package was installed")
     parser.add_argument("--threads", type=int, default=None,
                         help="hashing threads (default: 2 x CPUs, max 8)")
+    parser.add_argument("--quiesce", metavar="SERVICE[,SERVICE...]|auto",
+                        help="stop these services while their data is captured and start them again right after "
+                        "(a consistent copy; downtime printed and recorded); auto: the running databases found")
+    parser.add_argument("--since", metavar="PREVIOUS_REPORT",
+                        help="delta scan: only what changed since that scan (its manifest.json.gz must be beside "
+                        "it), for `dib-migrate resync` at cutover")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     return parser
 
@@ -36,11 +43,11 @@ def main(argv=None):
     try:
         scan(args.root, args.outdir, excludes=args.exclude, full=args.full,
              exclude_secrets=args.exclude_secrets, threads=args.threads, progress=progress,
-             thorough=args.thorough)
+             thorough=args.thorough, since=args.since, quiesce=args.quiesce)
     except ScanRefused as e:
         sys.stderr.write("dib-migrate scan: error: %s\n" % e)
         return EXIT_REFUSED
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         sys.stderr.write("dib-migrate scan: interrupted\n")
         return EXIT_FAILED
     except (OSError, RuntimeError) as e:

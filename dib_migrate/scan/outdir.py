@@ -12,8 +12,8 @@ import tempfile
 from .errors import ScanRefused
 
 MARK = ".dib-migrate.json"
-OUTPUTS = ("report.yaml", "overlay.tar.gz", "overlay.tar.zst", MARK)
-_TEMP = re.compile(r"^\.(overlay|report)\..*\.tmp$")
+OUTPUTS = ("report.yaml", "overlay.tar.gz", "overlay.tar.zst", "manifest.json.gz", MARK)
+_TEMP = re.compile(r"^\.(overlay|report|manifest)\..*\.tmp$")
 
 
 def _is_ours(outdir):

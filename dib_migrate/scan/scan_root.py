@@ -2,6 +2,7 @@
 import os
 import time
 
+from .cutover import LiveScan
 from .boot import detect_bootloader, detect_init_system, kernel_packages, running_kernel
 from .command import run
 from .errors import ScanRefused
@@ -30,12 +31,16 @@ from .yamlwrite import dump_yaml
 
 
 def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=False, threads=None,
-         progress=None, mounts_text=None, thorough=False):
-    """Scan ``root_path`` and write OUTDIR/report.yaml and the overlay; returns the report dict."""
+         progress=None, mounts_text=None, thorough=False, since=None, quiesce=None):
+    """Scan ``root_path`` and write OUTDIR/report.yaml and the overlay; returns the report dict.
+
+    ``since`` (a previous report) makes it a delta scan; ``quiesce`` ("svc,svc" or "auto")
+    stops those services while the tree is walked and archived (cutover.py)."""
     progress = progress or Progress()
     started = time.time()
     root = Root(root_path)
     check_linux_root(root)
+    live = LiveScan(root, progress, since=since, quiesce=quiesce, full=full)
     outdir = prepare_outdir(outdir)
     threads = threads or min(8, max(2, (os.cpu_count() or 1) * 2))
 
@@ -76,7 +81,7 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
 
     mode = "full" if full else "changed"
     package_files = None
-    if mode == "changed":
+    if mode == "changed" and live.mode is None:     # a delta scan goes by ctime, hashes nothing
         # starts hashing threads / rpm -Va; the detections and the walk below overlap with them
         if fmt == "dpkg":
             package_files = dpkg_package_files(root, status_records, progress, threads, thorough)
@@ -103,15 +108,47 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     report["etc_symlinks"] = etc_symlinks(root)
     users, groups = parse_accounts(root.read("/etc/passwd"), root.read("/etc/group"), progress)
     report["users"], report["groups"] = users, groups
+    live.detect_stateful(services)
 
     hollow = set(ALWAYS_EXCLUDED) | set(PACKAGE_CACHES) | mounted_excludes(root, mounts_text)
     skip = set(PACKAGE_DATABASES) if mode == "changed" else set()
     inner_out = _inside(root, outdir)
     if inner_out:
         skip.add(inner_out)
-    progress.phase("selecting overlay files (%s)" % mode)
-    selection = select_overlay(root, mode, package_files, hollow, skip, list(excludes), exclude_secrets,
-                               progress)
+    with live.quiesced():
+        selection, archive_name, digest = _select_and_archive(
+            root, mode, live, package_files, fmt, hollow, skip, excludes, exclude_secrets, outdir, progress, report)
+    report["overlay"] = {"archive": archive_name, "sha256": digest, "files": selection.files,
+                         "bytes": selection.bytes, "mode": live.mode or mode,
+                         "excluded_secrets": bool(exclude_secrets)}
+    report["overlay"]["manifest"] = live.finish(report, selection.paths, outdir, skip, hollow, list(excludes),
+                                                private_tempfile)
+
+    header = ("dib-migrate scan report of %s (%s %s), scanned %s"
+              % (report["host"]["fqdn"], os_info["distro"], os_info["version"], report["scanned_at"]))
+    fileobj, tmp_report = private_tempfile(outdir, "report")
+    try:
+        with fileobj:
+            fileobj.write(dump_yaml(report, header).encode("utf-8", "surrogateescape"))
+        os.rename(tmp_report, os.path.join(outdir, "report.yaml"))
+    except BaseException:
+        unlink_quietly(tmp_report)
+        raise
+    elapsed = time.time() - started
+    progress.phase("done in %.1fs: %d packages, %d services, %d interfaces; overlay %s: %d entries, %s "
+                   "(archive %s)" % (elapsed, len(packages), len(services),
+                                     len(report["network"]["interfaces"]), live.mode or mode, selection.files,
+                                     human_bytes(selection.bytes), os.path.join(outdir, archive_name)))
+    return report
+
+
+def _select_and_archive(root, mode, live, package_files, fmt, hollow, skip, excludes, exclude_secrets, outdir,
+                        progress, report):
+    """The walk and the archive: what a --quiesce holds its services stopped for.
+    Returns the selection, the archive's name and its sha256."""
+    progress.phase("selecting overlay files (%s)" % (live.mode or mode))
+    selection = select_overlay(root, "full" if live.mode else mode, package_files, hollow, skip, list(excludes),
+                               exclude_secrets, progress, newer_than_ns=live.since_ns, live=live.changes)
     if package_files is not None:
         package_files.wait()
         progress.phase("%d package files verified (%d hashed, %s; %d unchanged since their install), "
@@ -132,7 +169,7 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     fileobj, tmp_archive = private_tempfile(outdir, "overlay")
     try:
         with fileobj:
-            suffix = write_archive(root, selection.paths, fileobj, progress)
+            suffix = write_archive(root, selection.paths, fileobj, progress, live.changes)
         archive_name = "overlay.tar" + suffix
         digest = sha256_file(tmp_archive)
         os.rename(tmp_archive, os.path.join(outdir, archive_name))
@@ -142,25 +179,7 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     for stale in ("overlay.tar.gz", "overlay.tar.zst"):
         if stale != archive_name:
             unlink_quietly(os.path.join(outdir, stale))
-    report["overlay"] = {"archive": archive_name, "sha256": digest, "files": selection.files,
-                         "bytes": selection.bytes, "mode": mode, "excluded_secrets": bool(exclude_secrets)}
-
-    header = ("dib-migrate scan report of %s (%s %s), scanned %s"
-              % (report["host"]["fqdn"], os_info["distro"], os_info["version"], report["scanned_at"]))
-    fileobj, tmp_report = private_tempfile(outdir, "report")
-    try:
-        with fileobj:
-            fileobj.write(dump_yaml(report, header).encode("utf-8", "surrogateescape"))
-        os.rename(tmp_report, os.path.join(outdir, "report.yaml"))
-    except BaseException:
-        unlink_quietly(tmp_report)
-        raise
-    elapsed = time.time() - started
-    progress.phase("done in %.1fs: %d packages, %d services, %d interfaces; overlay %s: %d entries, %s "
-                   "(archive %s)" % (elapsed, len(packages), len(services),
-                                     len(report["network"]["interfaces"]), mode, selection.files,
-                                     human_bytes(selection.bytes), os.path.join(outdir, archive_name)))
-    return report
+    return selection, archive_name, digest
 
 
 def _package_ok(p, progress):

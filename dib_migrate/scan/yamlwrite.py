@@ -42,6 +42,10 @@ def yaml_scalar(value):
         return "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        # fixed point with a '.': YAML 1.1 loaders read "1e-05" as a string (micro-second precision)
+        text = ("%.6f" % value).rstrip("0")
+        return text + "0" if text.endswith(".") else text
     if not isinstance(value, str):
         raise TypeError("cannot write %r to the report" % (value,))
     if _PLAIN.match(value) and value.lower() not in _RESERVED:

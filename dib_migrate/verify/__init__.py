@@ -78,7 +78,20 @@ def verify(image_path, plan, plan_dir=None, overlay=None):
         plan_dir = plan_dir or Path(plan).parent
         plan = load_plan(plan)
     with open_image(image_path) as mounted:
-        return run_checks(checks.Ctx(mounted, plan, plan_dir=plan_dir, overlay=overlay))
+        return run_checks(checks.Ctx(mounted, plan, plan_dir=plan_dir, overlay=overlay,
+                                     resyncs=resyncs_of(image_path)))
+
+
+def resyncs_of(image_path):
+    """The deltas `dib-migrate resync` laid over the image, in order (from IMAGE.resync.json)."""
+    record = Path(str(image_path) + ".resync.json")
+    if not record.is_file():
+        return []
+    try:
+        data = json.loads(record.read_text())
+    except (OSError, ValueError) as e:
+        raise BadInput("%s: unreadable resync record: %s" % (record, e))
+    return [d for d in data.get("applied", ()) if isinstance(d, dict)]
 
 
 def format_row(change, ok, detail):

@@ -33,12 +33,13 @@ def check(action):
 class Ctx:
     """The mounted image plus lazily computed facts shared between checks."""
 
-    def __init__(self, mounted, plan, plan_dir=None, overlay=None):
+    def __init__(self, mounted, plan, plan_dir=None, overlay=None, resyncs=()):
         self.m = mounted
         self.root = Path(mounted.root)
         self.plan = plan
         self.plan_dir = Path(plan_dir) if plan_dir else None
         self.overlay = Path(overlay) if overlay else None
+        self.resyncs = list(resyncs)     # deltas `resync` laid over the image, in order (IMAGE.resync.json)
         self._packages = None
         self._initrds = {}
 
@@ -496,6 +497,74 @@ class _open_tar:
             self.tmp.close()
 
 
+def _member_problems(ctx, path, m, digest):
+    """How the image's ``path`` differs from the archive member ``m`` (``digest``: its data's
+    sha256): a list, empty when it matches; None for entries the overlay does not decide."""
+    if m.issym() and _SERVICE_LINKS.match(path):
+        return None     # service state is the service Changes' business
+    host = ctx.p(path)
+    try:
+        st = os.lstat(host)
+    except OSError:
+        return ["%s missing" % path]
+    if m.issym():
+        if not stat.S_ISLNK(st.st_mode) or os.readlink(host) != m.linkname:
+            return ["%s: not the symlink to %s" % (path, m.linkname)]
+        return []
+    bad = []
+    if m.isdir():
+        if not stat.S_ISDIR(st.st_mode):
+            bad.append("%s: not a directory" % path)
+    elif m.isfile():
+        if not stat.S_ISREG(st.st_mode):
+            return ["%s: not a regular file" % path]
+        if digest != _sha256(host):
+            bad.append("%s: content differs" % path)
+    else:
+        return None
+    if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
+        bad.append("%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777))
+    if (st.st_uid, st.st_gid) != (m.uid, m.gid):
+        bad.append("%s: owner %d:%d, source %d:%d" % (path, st.st_uid, st.st_gid, m.uid, m.gid))
+    return bad
+
+
+def _members(archive, managed, skipped=None):
+    """{path: (member, sha256 of its data)} of an overlay archive, leaving out ``managed`` paths
+    (recorded in ``skipped``, why -> paths, when given)."""
+    out = {}
+    skipped = {} if skipped is None else skipped
+    with _open_tar(archive) as tar:
+        for m in tar:
+            path = "/" + m.name.lstrip("./").rstrip("/")
+            if path == "/":
+                skipped.setdefault("the root directory itself", []).append(path)
+                continue
+            if path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
+                skipped.setdefault("rewritten by other Changes or the build", []).append(path)
+                continue
+            out[path] = (m, hashlib.sha256(tar.extractfile(m).read()).hexdigest() if m.isfile() else None)
+    return out
+
+
+def _resynced(ctx, managed):
+    """What the applied deltas decide: ({path: (member, sha256)} of the latest delta holding it,
+    deleted paths, problems finding their archives)."""
+    later, gone, problems = {}, set(), []
+    for delta in ctx.resyncs:
+        archive = Path(delta.get("archive", ""))
+        if not archive.is_file() or _sha256(archive) != delta.get("sha256"):
+            problems.append("the delta of %s is not at %s (or changed)" % (delta.get("scanned_at"), archive))
+            continue
+        for path in delta.get("deleted", ()):
+            gone.add(path)
+            later.pop(path, None)
+        for path, entry in _members(archive, managed).items():
+            later[path] = entry
+            gone.discard(path)
+    return later, gone, problems
+
+
 @check("apply-overlay")
 def _overlay(ctx, c):
     archive = _find_overlay(ctx, c)
@@ -504,55 +573,33 @@ def _overlay(ctx, c):
     if c.data.get("sha256") and _sha256(archive) != c.data["sha256"] and archive.name == c.subject:
         return False, "%s does not match the plan's sha256" % archive
     managed = _managed_paths(ctx.plan)
-    bad, checked, members = [], 0, 0
+    later, gone, bad = _resynced(ctx, managed)
     skipped = {}     # why -> member paths, so the summary says what was not compared
-    with _open_tar(archive) as tar:
-        for m in tar:
-            members += 1
-            path = "/" + m.name.lstrip("./").rstrip("/")
-            if path == "/":
-                skipped.setdefault("the root directory itself", []).append(path)
-                continue
-            if path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
-                skipped.setdefault("rewritten by other Changes or the build", []).append(path)
-                continue
-            if m.issym() and _SERVICE_LINKS.match(path):
-                # service state is the service Changes' business
-                skipped.setdefault("service links (checked by the service Changes)", []).append(path)
-                continue
-            if not (m.issym() or m.isdir() or m.isfile() or m.islnk()):
-                skipped.setdefault("device and fifo nodes", []).append(path)
-                continue
-            host = ctx.p(path)
-            try:
-                st = os.lstat(host)
-            except OSError:
-                bad.append("%s missing" % path)
-                continue
-            checked += 1
-            if m.issym():
-                if not stat.S_ISLNK(st.st_mode) or os.readlink(host) != m.linkname:
-                    bad.append("%s: not the symlink to %s" % (path, m.linkname))
-                continue
-            if m.isdir():
-                if not stat.S_ISDIR(st.st_mode):
-                    bad.append("%s: not a directory" % path)
-            elif m.isfile():
-                if not stat.S_ISREG(st.st_mode):
-                    bad.append("%s: not a regular file" % path)
-                    continue
-                data = tar.extractfile(m).read()
-                if hashlib.sha256(data).hexdigest() != _sha256(host):
-                    bad.append("%s: content differs" % path)
-            if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
-                bad.append("%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777))
-            if (st.st_uid, st.st_gid) != (m.uid, m.gid):
-                bad.append("%s: owner %d:%d, source %d:%d" % (path, st.st_uid, st.st_gid, m.uid, m.gid))
+    checked = 0
+    expected = _members(archive, managed, skipped)
+    members = len(expected) + sum(len(p) for p in skipped.values())
+    expected.update(later)
+    for path in sorted(expected):
+        if path in gone:
+            continue
+        m, digest = expected[path]
+        problems = _member_problems(ctx, path, m, digest)
+        if problems is None:
+            why = ("service links (checked by the service Changes)" if m.issym() else "device and fifo nodes")
+            skipped.setdefault(why, []).append(path)
+            continue
+        checked += 1
+        bad.extend(problems)
+    for path in sorted(gone):
+        if ctx.lexists(path):
+            bad.append("%s: deleted at resync, present" % path)
     skip = _skipped_text(skipped)
     if bad:
         return False, "%d differences: %s; of %d members %d compared%s" % (
             len(bad), "; ".join(bad[:8]), members, checked, skip)
-    return True, "%d of %d members match (content, mode, owner)%s" % (checked, members, skip)
+    extra = (", %d resync(s): %d entries laid, %d deleted" % (len(ctx.resyncs), len(later), len(gone))
+             if ctx.resyncs else "")
+    return True, "%d of %d members match (content, mode, owner)%s%s" % (checked, members, extra, skip)
 
 
 def _skipped_text(skipped):

@@ -52,10 +52,12 @@ def _blkid(dev):
     return out
 
 
-def _mount(dev, mnt, fstype):
+def _mount(dev, mnt, fstype, writable=False):
     opts = _MOUNT_OPTS.get(fstype)
     if opts is None:
         return False
+    if writable:
+        opts = "rw"
     r = subprocess.run(["mount", "-t", fstype, "-o", opts, dev, mnt], capture_output=True)
     return r.returncode == 0
 
@@ -84,12 +86,15 @@ class Mounted:
 
 
 @contextmanager
-def open_image(image, workdir=None):
-    """Mount the root filesystem of ``image`` read-only; yield a ``Mounted``."""
+def open_image(image, workdir=None, writable=False):
+    """Mount the root filesystem of ``image`` read-only; yield a ``Mounted``. ``writable``
+    (resync, on its own copy of a raw image) mounts it read-write instead."""
     image = Path(image)
     if not image.is_file():
         raise ImageError("no such image: %s" % image)
     fmt, vsize = probe_format(image)
+    if writable and fmt != "raw":
+        raise ImageError("%s: only a raw image is opened for writing (got %s)" % (image, fmt))
     cleanups = []
     tmp = tempfile.mkdtemp(prefix="dib-migrate-verify-", dir=workdir)
     cleanups.append(lambda: os.rmdir(tmp))
@@ -99,7 +104,7 @@ def open_image(image, workdir=None):
             raw = Path(tmp, "disk.raw")
             _run(["qemu-img", "convert", "-f", fmt, "-O", "raw", str(image), str(raw)])
             cleanups.append(lambda: raw.unlink())
-        loop = _run(["losetup", "-r", "-f", "--show", str(raw)]).strip()
+        loop = _run(["losetup"] + ([] if writable else ["-r"]) + ["-f", "--show", str(raw)]).strip()
         cleanups.append(lambda: subprocess.run(["losetup", "-d", loop], capture_output=True))
         # partx, not kpartx/losetup -P: works without device-mapper and on this kernel
         subprocess.run(["partx", "-d", loop], capture_output=True)
@@ -120,7 +125,7 @@ def open_image(image, workdir=None):
         cleanups.append(lambda: mnt.rmdir())
         root_part = None
         for p in parts:
-            if _mount(p["DEVNAME"], str(mnt), p.get("TYPE", "")):
+            if _mount(p["DEVNAME"], str(mnt), p.get("TYPE", ""), writable):
                 if (mnt / "etc").is_dir() and ((mnt / "etc/os-release").exists()
                                                or (mnt / "usr/lib/os-release").exists()):
                     root_part = p
@@ -132,7 +137,7 @@ def open_image(image, workdir=None):
         cleanups.append(lambda: _umount(str(mnt)))
         # a separate /boot (LVM-less DIB layouts, some source disks): mount it too
         boot = _boot_partition(mnt, parts, root_part)
-        if boot is not None and _mount(boot["DEVNAME"], str(mnt / "boot"), boot.get("TYPE", "")):
+        if boot is not None and _mount(boot["DEVNAME"], str(mnt / "boot"), boot.get("TYPE", ""), writable):
             cleanups.append(lambda: _umount(str(mnt / "boot")))
         yield Mounted(mnt, fmt, vsize, parts, root_part.get("UUID"))
     finally:

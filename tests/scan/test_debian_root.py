@@ -47,10 +47,10 @@ def web(tmp_path_factory):
 
 def test_report_is_valid_yaml_and_private(web):
     _fx, out = web
-    for name in ("report.yaml", load(out)["overlay"]["archive"]):
+    written = ["report.yaml", load(out)["overlay"]["archive"], load(out)["overlay"]["manifest"]]
+    for name in written:
         assert stat.S_IMODE(os.stat(out / name).st_mode) == 0o600
-    assert sorted(p.name for p in out.iterdir()) == sorted([".dib-migrate.json", "report.yaml",
-                                                           load(out)["overlay"]["archive"]])
+    assert sorted(p.name for p in out.iterdir()) == sorted([".dib-migrate.json"] + written)
     if SCHEMA.exists():
         import jsonschema
         jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(load(out))

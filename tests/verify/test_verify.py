@@ -1,5 +1,6 @@
 """verify on small real disks: every check passes on a good image and fails on the
 matching defect. Needs root (loop devices, mount)."""
+import hashlib
 import io
 import json
 import os
@@ -7,6 +8,7 @@ import shutil
 import subprocess
 import tarfile
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -272,3 +274,37 @@ def test_provision_key_must_be_gone(tmp_path):
     left = _disk(tmp_path, _write("/root/.ssh/authorized_keys", own + key + "\n"), name="left.raw")
     ok, detail = _results(V.verify(left, plan))[("provision-key", "/root/.ssh/authorized_keys")]
     assert not ok and detail.startswith("temporary key still in /root/.ssh/authorized_keys (1 line(s))")
+
+
+def _tar_gz(path, members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members:
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mode = len(data), 0o644
+            tar.addfile(ti, io.BytesIO(data))
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def test_a_resynced_image_is_checked_against_its_deltas(tmp_path):
+    """IMAGE.resync.json (written by resync): a delta's members supersede the overlay's, its
+    deletions must be gone; a delta archive that is not at hand fails the check."""
+    def resynced(root):
+        _write("/srv/www/index.html", "new page\n")(root)
+    disk = _disk(tmp_path, resynced)
+    overlay = _tar_gz(tmp_path / "overlay.tar.gz",
+                      [("srv/www/index.html", b"old page\n"), ("srv/www/gone.html", b"deleted at cutover\n")])
+    delta = _tar_gz(tmp_path / "delta.tar.gz", [("srv/www/index.html", b"new page\n")])
+    key = ("apply-overlay", "overlay.tar.gz")
+    ok, detail = _results(V.verify(disk, mkimage.PLAN, overlay=overlay))[key]
+    assert not ok and "index.html: content differs" in detail and "gone.html missing" in detail
+    record = {"scanned_at": "2026-11-27T05:00:00Z", "applied": [
+        {"scanned_at": "2026-11-27T05:00:00Z", "archive": str(delta), "sha256": hashlib.sha256(
+            delta.read_bytes()).hexdigest(), "deleted": ["/srv/www/gone.html"]}]}
+    Path(str(disk) + ".resync.json").write_text(json.dumps(record))
+    ok, detail = _results(V.verify(disk, mkimage.PLAN, overlay=overlay))[key]
+    assert ok and "1 resync(s): 1 entries laid, 1 deleted" in detail, detail
+    delta.write_bytes(b"changed")
+    ok, detail = _results(V.verify(disk, mkimage.PLAN, overlay=overlay))[key]
+    assert not ok and "is not at" in detail

@@ -1,4 +1,5 @@
 """Walking the root and choosing what goes into the overlay."""
+import errno
 import fnmatch
 import os
 import stat
@@ -44,12 +45,15 @@ def excluded_by_pattern(inner, patterns):
     return False
 
 
-def select_overlay(root, mode, package_files, hollow, skip, patterns, exclude_secrets, progress):
+def select_overlay(root, mode, package_files, hollow, skip, patterns, exclude_secrets, progress,
+                   newer_than_ns=None, live=None):
     """Walk the physical tree (no symlink followed) and pick the overlay members.
 
     ``hollow`` paths (/proc, caches, pseudo and network mounts) keep their own entry, so a full
     root still has its mount points, but not their contents; ``skip`` paths and ``patterns``
-    leave out the entry and everything under it.
+    leave out the entry and everything under it. ``newer_than_ns`` (a delta scan) keeps only
+    the entries whose ctime is not older; ``live`` (a LiveChanges) records the entries that
+    vanish during the walk.
     """
     sel = Selection()
     owned = package_files.owned if (package_files and mode == "changed") else set()
@@ -64,6 +68,8 @@ def select_overlay(root, mode, package_files, hollow, skip, patterns, exclude_se
             return
         if stat.S_ISSOCK(st.st_mode):
             return
+        if newer_than_ns is not None and st.st_ctime_ns < newer_than_ns:
+            return
         sel.candidates.append((inner, st.st_size if stat.S_ISREG(st.st_mode) else 0, inner in owned))
 
     stack = ["/"]
@@ -73,7 +79,10 @@ def select_overlay(root, mode, package_files, hollow, skip, patterns, exclude_se
         try:
             entries = sorted(os.listdir(host_dir))
         except OSError as e:
-            progress.warn("cannot read %s: %s" % (inner_dir, e.strerror))
+            if live is not None and e.errno in (errno.ENOENT, errno.ENOTDIR):
+                live.gone(inner_dir)      # a live server removed it since it was listed
+            else:
+                progress.warn("cannot read %s: %s" % (inner_dir, e.strerror))
             continue
         subdirs = []
         for name in entries:
@@ -83,7 +92,9 @@ def select_overlay(root, mode, package_files, hollow, skip, patterns, exclude_se
             host_path = os.path.join(host_dir, name)
             try:
                 st = os.lstat(host_path)
-            except OSError:
+            except OSError as e:
+                if live is not None and e.errno in (errno.ENOENT, errno.ENOTDIR):
+                    live.gone(inner)
                 continue
             is_dir = stat.S_ISDIR(st.st_mode)
             consider(inner, host_path, st, is_dir)

@@ -1,0 +1,137 @@
+"""scan --quiesce: services stopped inside the block, always started again."""
+import os
+import signal
+
+import pytest
+
+from dib_migrate.scan import quiesce as Q
+
+
+class Progress:
+    def __init__(self):
+        self.lines = []
+
+    def phase(self, text):
+        self.lines.append(text)
+
+    warn = phase
+
+
+class FakeServices:
+    """A service manager's state for ServiceControl's runner: argv -> (rc, output)."""
+
+    def __init__(self, running, fail_stop=(), fail_start=()):
+        self.running = set(running)
+        self.fail_stop = set(fail_stop)
+        self.fail_start = set(fail_start)
+        self.calls = []
+
+    def __call__(self, argv, env=None):
+        verb, name = argv[1], argv[-1]
+        self.calls.append((verb, name))
+        if verb == "is-active":
+            return (0 if name in self.running else 3), ""
+        if verb == "stop":
+            if name in self.fail_stop:
+                return 1, "Job for %s.service failed" % name
+            self.running.discard(name)
+            return 0, ""
+        if verb == "start":
+            if name in self.fail_start:
+                return 1, "start failed"
+            self.running.add(name)
+            return 0, ""
+        raise AssertionError(argv)
+
+
+def control(fake):
+    return Q.ServiceControl("/", run=fake, systemd=True)
+
+
+def clock_from(times):
+    it = iter(times)
+    return lambda: next(it)
+
+
+def test_stopped_inside_started_after_with_downtime():
+    fake = FakeServices({"postgresql", "mariadb"})
+    q = Q.Quiesce(control(fake), ["postgresql", "mariadb", "redis"], Progress(),
+                  clock=clock_from([10.0, 10.5, 11.0, 11.2, 20.0, 23.0]))
+    with q:
+        assert fake.running == set()
+    assert fake.running == {"postgresql", "mariadb"}
+    assert [c for c in fake.calls if c[0] in ("stop", "start")] == [
+        ("stop", "postgresql"), ("stop", "mariadb"), ("start", "mariadb"), ("start", "postgresql")]
+    report = q.report()
+    assert report["method"] == "stop"
+    assert report["services"] == [
+        {"service": "postgresql", "was_running": True, "downtime_s": 13.0},
+        {"service": "mariadb", "was_running": True, "downtime_s": 9.0},
+        {"service": "redis", "was_running": False, "downtime_s": 0.0}]
+    assert "redis" not in fake.running          # left as it was: stopped
+
+
+def test_a_failing_stop_aborts_and_restarts_what_was_stopped():
+    fake = FakeServices({"postgresql", "mariadb"}, fail_stop={"mariadb"})
+    with pytest.raises(Q.QuiesceError, match="cannot stop mariadb"):
+        with Q.Quiesce(control(fake), ["postgresql", "mariadb"], Progress()):
+            raise AssertionError("the block must not run")
+    assert fake.running == {"postgresql", "mariadb"}
+
+
+def test_an_error_in_the_block_restarts_and_propagates():
+    fake = FakeServices({"postgresql"})
+    with pytest.raises(RuntimeError, match="archiving failed"):
+        with Q.Quiesce(control(fake), ["postgresql"], Progress()):
+            raise RuntimeError("archiving failed")
+    assert fake.running == {"postgresql"}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_restarts_the_services_before_the_scan_exits(sig):
+    fake = FakeServices({"postgresql"})
+    before = signal.getsignal(sig)
+    with pytest.raises(Q.Interrupted) as info:
+        with Q.Quiesce(control(fake), ["postgresql"], Progress()):
+            os.kill(os.getpid(), sig)
+            raise AssertionError("the signal must interrupt the block")
+    assert info.value.signum == sig
+    assert fake.running == {"postgresql"}
+    assert signal.getsignal(sig) == before     # handlers put back
+
+
+def test_a_signal_while_restarting_waits_until_everything_runs():
+    fake = FakeServices({"a", "b"})
+
+    def start_and_get_killed(argv, env=None):
+        if argv[1] == "start" and argv[-1] == "b":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return fake(argv, env)
+
+    with pytest.raises(Q.Interrupted):
+        with Q.Quiesce(Q.ServiceControl("/", run=start_and_get_killed, systemd=True), ["a", "b"], Progress()):
+            pass
+    assert fake.running == {"a", "b"}
+
+
+def test_a_service_that_does_not_start_again_fails_loudly():
+    fake = FakeServices({"postgresql"}, fail_start={"postgresql"})
+    with pytest.raises(Q.QuiesceError, match="could not start again: postgresql .*systemctl start"):
+        with Q.Quiesce(control(fake), ["postgresql"], Progress()):
+            pass
+
+
+def test_commands_per_service_manager(tmp_path):
+    (tmp_path / "etc/init.d").mkdir(parents=True)
+    (tmp_path / "etc/init.d/postgresql").write_text("#!/bin/sh\n")
+    systemd = Q.ServiceControl("/", run=lambda a, env=None: (0, ""), systemd=True)
+    assert systemd.argv("postgresql", "stop") == ["systemctl", "stop", "--no-ask-password", "postgresql"]
+    assert systemd.argv("postgresql", "status") == ["systemctl", "is-active", "--quiet", "postgresql"]
+    chrooted = Q.ServiceControl(str(tmp_path), run=lambda a, env=None: (0, ""))
+    assert chrooted.argv("postgresql", "start") == ["chroot", str(tmp_path), "/etc/init.d/postgresql", "start"]
+    assert chrooted.argv("mariadb", "stop") == ["chroot", str(tmp_path), "service", "mariadb", "stop"]
+
+
+def test_parse_services_expands_auto():
+    assert Q.parse_services("auto,nginx,postgresql", ["postgresql", "mariadb"]) == [
+        "postgresql", "mariadb", "nginx"]
