@@ -502,6 +502,8 @@ def _member_problems(ctx, path, m, digest):
     sha256): a list, empty when it matches; None for entries the overlay does not decide."""
     if m.issym() and _SERVICE_LINKS.match(path):
         return None     # service state is the service Changes' business
+    if not (m.issym() or m.isdir() or m.isfile() or m.islnk()):
+        return None     # device and fifo nodes
     host = ctx.p(path)
     try:
         st = os.lstat(host)
