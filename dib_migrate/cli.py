@@ -142,6 +142,11 @@ def cmd_verify(argv):
     return verify_cli.main(argv)
 
 
+def cmd_compare(argv):
+    from .compare import cli as compare_cli
+    return compare_cli.main(argv)
+
+
 def parser():
     p = argparse.ArgumentParser(prog="dib-migrate", description=__doc__,
                                 epilog="Exit codes: 0 success, 1 build or verify failure, 2 bad input or a "
@@ -165,6 +170,8 @@ def parser():
     pb.add_argument("--image-size", type=float, metavar="GB", help="image size (default: fitted by DIB)")
     pb.set_defaults(func=cmd_build)
     sub.add_parser("verify", help="check a built image against its Plan", add_help=False)
+    sub.add_parser("compare", help="diff a built image against the source's report; name what explains each "
+                   "difference", add_help=False)
     pt = sub.add_parser("targets", help="list targets, formats and the rules each adds")
     pt.set_defaults(func=cmd_targets)
     pu = sub.add_parser("rules", help="list the rules: id, area, what each does, where it comes from")
@@ -185,6 +192,8 @@ def main(argv=None):
             return cmd_scan(argv[1:])
         if argv and argv[0] == "verify":
             return cmd_verify(argv[1:])
+        if argv and argv[0] == "compare":
+            return cmd_compare(argv[1:])
         p = parser()
         args = p.parse_args(argv)
         if not getattr(args, "func", None):
