@@ -54,9 +54,16 @@ def decisions(ctx):
     why = ("NetworkManager is installed" if net == "NetworkManager"
            else "%s brings up the kept %s config" % (net, ctx.report.network_manager))
     yield Decision(net, "enabled", COMMON, R.SVC_NETWORK, why)
+    tool = ctx.report.firewall_tool
+    active = ctx.family.firewall_services.get(tool, ())
     for name in firewall_services(ctx):
-        if opts.firewall:
-            yield Decision(name, "enabled", OPTION, R.SVC_FIREWALL, "--firewall asked to keep the firewall")
+        if opts.firewall and name in active:
+            yield Decision(name, "enabled", OPTION, R.SVC_FIREWALL,
+                           "--firewall asked to keep the firewall (%s)" % tool)
+        elif opts.firewall:
+            yield Decision(name, "disabled", OPTION, R.SVC_FIREWALL,
+                           "--firewall keeps only the tool the source ran (%s); a second one would load its "
+                           "own rules over it" % tool)
         else:
             yield Decision(name, "disabled", COMMON, R.SVC_FIREWALL,
                            "no firewall asked for; the scanned rules could lock the new network out")

@@ -80,13 +80,17 @@ def test_firewall_not_asked_disabled(example, base, names):
         assert svc[n] == ("disable-service", "svc-firewall"), n
 
 
-@pytest.mark.parametrize("base,names", [("centos6-xen-pv", ("iptables", "ip6tables")),
-                                        ("debian12-web", ("netfilter-persistent",)),
-                                        ("rocky9-vmware", ("iptables", "ip6tables", "firewalld"))])
-def test_firewall_asked_enabled(example, base, names):
+@pytest.mark.parametrize("base,names,others", [("centos6-xen-pv", ("iptables", "ip6tables"), ()),
+                                               ("debian12-web", ("netfilter-persistent",), ()),
+                                               ("rocky9-vmware", ("firewalld",), ("iptables", "ip6tables")),
+                                               ("ubuntu2204-netplan", ("ufw",), ("netfilter-persistent",))])
+def test_firewall_asked_keeps_only_the_active_tool(example, base, names, others):
     svc = services(plan_of(example(base), "kvm", firewall=True))
     for n in names:
         assert svc[n] == ("enable-service", "svc-firewall"), n
+    # a second tool would load its own rules over the active one's
+    for n in others:
+        assert svc[n] == ("disable-service", "svc-firewall"), n
 
 
 @pytest.mark.parametrize("target", ["ec2", "openstack"])
