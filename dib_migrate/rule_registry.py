@@ -57,6 +57,9 @@ PKG_AZURE_AGENT = _rule("pkg-azure-agent", "packages", "the Azure Linux agent on
                         "no swap on the OS disk)", _seed("New Libraries Added"))
 PKG_WHITEBOX = _rule("pkg-whitebox", "files", "first-boot configuration from an install profile (root password, "
                      "keyboard, timezone, NICs, boot scripts)", _seed("New Libraries Added"))
+PKG_DIB_BASE = _rule("pkg-dib-base", "packages", "what DIB's own elements install on every image (debian-minimal "
+                     "with its Recommends, base's tools, debootstrap's packages) is named; base's open-iscsi is "
+                     "not installed", BEYOND)
 AGENT_REMOVE = _rule("agent-remove", "packages", "old platform's guest agents (open-vm-tools, xe-guest-utilities, "
                      "VirtualBox additions, hyperv-daemons off Azure) removed", BEYOND)
 # ---------------------------------------------------------------------------- files
@@ -69,6 +72,8 @@ FSTAB_BLOCKDEV = _rule("fstab-blockdev", "files", "root by UUID; /dev/xvd*-style
                        "UUID/LABEL get `nofail`", BEYOND)
 FSTAB_SWAP = _rule("fstab-swap", "files", "swap files kept with nofail, swap devices dropped; none on Azure's OS disk",
                    BEYOND)
+FSTAB_REMOTE = _rule("fstab-remote", "files", "remote shares that stay (CIFS, GlusterFS, sshfs, ...) get `nofail`",
+                     BEYOND)
 FSTAB_KEEP = _rule("fstab-keep", "files", "other fstab lines kept as scanned", BEYOND)
 CLOCK_ADJTIME = _rule("clock-adjtime", "files", "drift history dropped, UTC/LOCAL kept",
                       _seed("System Clock /etc/adjtime"))
@@ -110,6 +115,14 @@ PREFLIGHT_LVM = _rule("preflight-lvm", "preflight", "warning: LVM/device-mapper 
 OVERLAY_SETUID = _rule("overlay-setuid", "preflight", "warning: setuid/setgid files the overlay carries, listed "
                        "for a security review", BEYOND)
 PREFLIGHT_CRYPT = _rule("preflight-crypt", "preflight", "warning: encrypted volumes cannot be carried over", BEYOND)
+PREFLIGHT_DISK = _rule("preflight-disk", "preflight", "warning: a second disk whose files the scan did not capture "
+                       "is not carried", BEYOND)
+PREFLIGHT_LOGS = _rule("preflight-logs", "preflight", "warning: DIB empties /var/log at the end of the build; the "
+                       "source's logs arrive empty", BEYOND)
+PREFLIGHT_STATIC = _rule("preflight-static", "preflight", "warning: static addresses kept on ec2/azure need the same "
+                         "private address on the instance (or `--network dhcp`)", BEYOND)
+PREFLIGHT_NETWORK = _rule("preflight-network", "preflight", "warning: bonds, VLANs, bridges, static routes, MTU and "
+                          "DNS search domains the rendered network configuration does not carry", BEYOND)
 
 
 def table(format="table"):

@@ -25,6 +25,14 @@ class Context:
         own = [k for k in r.kernel_packages if k not in self.family.xen_only_kernels]
         return r.virtualization == "xen-pv" or not own
 
+    def carried_under(self, directory):
+        """(files, bytes) the scan's overlay holds below ``directory``; (0, 0) without an overlay."""
+        ov = self.report.overlay
+        if ov is None:
+            return 0, 0
+        from ..overlay import carried_under
+        return carried_under(ov.path, ov.compression, directory)
+
     def interface_names(self):
         """source name -> name in the image.
 

@@ -26,7 +26,13 @@ def warnings(ctx):
     if r.firewall_active and o.firewall:
         yield Warning(R.PREFLIGHT_FIREWALL, "the scanned %s rules are kept enabled (--firewall): check they allow "
                       "SSH (tcp/22) from the new network, or you will be locked out" % r.firewall_tool)
+    from .rules.files import DEVICE_PATH
     for e in r.fstab:
+        if DEVICE_PATH.match(e.spec) and e.fstype != "swap" and e.mountpoint not in ("/", "/boot", "/boot/efi") \
+                and ctx.carried_under(e.mountpoint) == (0, 0):
+            yield Warning(R.PREFLIGHT_DISK, "%s (fstab line %d, %s %s) is not carried: it was a separate disk and "
+                          "the scan holds no file under it (size unknown to the scan); copy its data to the new "
+                          "instance yourself" % (e.mountpoint, e.index, e.spec, e.fstype))
         if e.spec.startswith("/dev/mapper/") or re.match(r"^/dev/[^/]+/[^/]+$", e.spec) \
                 and not e.spec.startswith("/dev/disk/"):
             yield Warning(R.PREFLIGHT_LVM, "fstab line %d mounts %s (LVM or device-mapper); its files are carried "

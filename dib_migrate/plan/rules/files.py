@@ -5,6 +5,8 @@ from ... import rule_registry as R
 from ..model import Change
 
 NFS_TYPES = ("nfs", "nfs4")
+# network filesystems that stay in fstab: the share may not be reachable from the new network
+REMOTE_TYPES = ("cifs", "smbfs", "smb3", "glusterfs", "ceph", "fuse.sshfs", "sshfs", "davfs", "fuse.glusterfs")
 DEVICE_PATH = re.compile(r"^/dev/(xvd|sd|hd|vd|nvme|mmcblk|disk/by-(path|id))")
 BY_ID = re.compile(r"^(UUID|LABEL|PARTUUID|PARTLABEL)=|^/dev/disk/by-(uuid|label)/")
 # mount points the image's own partition layout provides (root is handled on its own)
@@ -75,9 +77,20 @@ def fstab_entry(ctx, e):
                                                                  _with_nofail(e.options), e.dump, e.passno)))
         return Change("drop-fstab-line", e.spec, R.FSTAB_SWAP, "%s removed: %s" % (where, why), data)
     if DEVICE_PATH.match(e.spec):
+        files, size = ctx.carried_under(e.mountpoint)
+        if files:
+            why = "its %d files (%d bytes) the scan captured are carried in the image's root filesystem" % (
+                files, size)
+        else:
+            why = "its files are NOT carried: the scan holds none under %s (see the preflight-disk warning)" % (
+                e.mountpoint)
         return Change("drop-fstab-line", e.mountpoint, R.FSTAB_BLOCKDEV,
-                      "%s removed: %s names a disk of the old platform; its files are carried in the "
-                      "image's root filesystem" % (where, e.spec), data)
+                      "%s removed: %s names a disk of the old platform; %s" % (where, e.spec, why), data)
+    if e.fstype in REMOTE_TYPES:
+        new = "%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype, _with_nofail(e.options), e.dump, e.passno)
+        return Change("keep-fstab-line", e.mountpoint, R.FSTAB_REMOTE,
+                      "%s kept with nofail: the share may not be reachable from the new network, and boot must "
+                      "not wait for it" % where, dict(data, line=new))
     if BY_ID.match(e.spec) and e.fstype not in PSEUDO_TYPES:
         new = "%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype, _with_nofail(e.options), e.dump, e.passno)
         return Change("keep-fstab-line", e.mountpoint, R.FSTAB_BLOCKDEV,
