@@ -134,6 +134,11 @@ def package_explanations(source, image, ex):
         roots += [(n, (rebuild.rule, "dependency of the source's %s at the rebuilt release's version" % n))
                   for n in sorted(src)]
     reached = _reach(roots, relations)
+    # Recommends count only where the Change says the installer brought them
+    with_recs = [(c.subject, (c.rule, "%s (%s)" % (c.reason, c.subject)))
+                 for c in ex.plan.by_action("install-package") if c.data.get("recommends")]
+    for name, why in _reach(with_recs, relations, ("depends", "recommends")).items():
+        reached.setdefault(name, why)
     for c in ex.plan.by_action("install-package"):
         reached[c.subject] = (c.rule, c.reason)
     return reached

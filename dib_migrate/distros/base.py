@@ -51,6 +51,9 @@ class Family(abc.ABC):
     }
     # distro -> DIB base element for the packages strategy, or None when DIB cannot rebuild it
     dib_bases = {}
+    # what DIB's base elements install on every image of the family, beyond the scanned list:
+    # (package, who installs it, whether its Recommends come too)
+    dib_base_packages = ()
     # package-manager element DIB needs under the rootfs strategy
     rootfs_package_element = None
 

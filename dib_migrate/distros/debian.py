@@ -34,6 +34,15 @@ class Debian(Family):
     # also fail networking.service when ifupdown is installed)
     dib_environment = {"DIB_APT_MINIMAL_CREATE_INTERFACES": "0"}
     default_mirror = _DEFAULT_MIRROR
+    # debian-minimal's root.d installs these before the dpkg element turns Recommends off;
+    # base's 03-baseline-tools and debootstrap's package-installs add the rest
+    dib_base_packages = (
+        ("systemd-sysv", "debian-minimal", True), ("busybox", "debian-minimal", True),
+        ("sudo", "debian-minimal", True), ("gnupg2", "debian-minimal", True), ("python3", "debian-minimal", True),
+        ("apt-transport-https", "base", False), ("software-properties-common", "base", False),
+        ("adduser", "debootstrap", False), ("ca-certificates", "debootstrap", False),
+        ("locales", "debootstrap", False), ("lsb-release", "debootstrap", False),
+    )
 
     def release(self):
         # DIB's Debian elements name releases by codename

@@ -33,6 +33,18 @@ def rebuild(ctx, removed):
                  data)
 
 
+def dib_base(ctx):
+    """What DIB's base elements add to every image: named, so no package arrives unannounced."""
+    if ctx.options.strategy != "packages":
+        return
+    for name, element, recommends in ctx.family.dib_base_packages:
+        if not ctx.report.has_package(name):
+            yield Change("install-package", name, "pkg-dib-base",
+                         "DIB's %s element installs %s on every image%s; the source did not have it"
+                         % (element, name, " (with its Recommends)" if recommends else ""),
+                         {"element": element, "recommends": recommends})
+
+
 def kernel(ctx):
     r, fam = ctx.report, ctx.family
     if not ctx.kernel_injected:
@@ -59,6 +71,7 @@ def cloud_agents(ctx):
 def rules(ctx):
     removed = removed_packages(ctx)
     yield from rebuild(ctx, removed)
+    yield from dib_base(ctx)
     yield from kernel(ctx)
     yield from cloud_agents(ctx)
     for name, (rule, reason) in sorted(removed.items()):

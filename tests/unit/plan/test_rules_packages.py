@@ -139,3 +139,20 @@ def test_agents_of_another_platform_are_kept(derive):
     def m(d):
         d["platform"]["virtualization"] = "kvm"
     assert removes(plan_of(derive("rocky9-vmware", m))) == {}
+
+
+# --- pkg-dib-base: what DIB itself adds is named ---------------------------------------------
+
+def test_dib_base_packages_are_named(example):
+    plan = plan_of(example("debian12-web"), "openstack")
+    named = {c.subject: c for c in plan.by_rule("pkg-dib-base")}
+    # the example has no busybox, software-properties-common or apt-transport-https; it has adduser, sudo
+    assert {"software-properties-common", "apt-transport-https", "busybox"} <= set(named)
+    assert "adduser" not in named and "sudo" not in named
+    assert named["busybox"].data == {"element": "debian-minimal", "recommends": True}
+    # base's open-iscsi (iscsid.socket enabled) is not installed at all
+    assert plan.build.environment["DIB_SKIP_BASE_PACKAGE_INSTALL"] == "1"
+
+
+def test_no_dib_base_packages_under_rootfs(example):
+    assert not plan_of(example("debian12-web"), "openstack", strategy="rootfs").by_rule("pkg-dib-base")
