@@ -36,6 +36,8 @@ def compare_root(report_path, root, plan, overlay=None):
     rows, sysctl, ident = ([], None, None)
     if archive is not None:
         rows, sysctl, ident = member_rows(archive, root)
+        from .facts import resolv
+        source = dict(source, resolv=resolv(ident.pop("resolv")))
         if plan.identity == "keep" and ident["machine_id"] is None and not ident["ssh_host_keys"]:
             ident = None     # the scan carried no identity (--exclude-secrets): nothing to compare
     from ..scan.scanner import Root

@@ -62,6 +62,12 @@ class Explainer:
                 return c
         return None
 
+    def warning(self, rule):
+        for w in self.plan.warnings:
+            if w.rule == rule:
+                return w
+        return None
+
     def service(self, name, image_state):
         if image_state is None:
             return None
@@ -221,6 +227,15 @@ def network(source, image, ex):
             elif change is not None and f == "config_file" and change.data.get("file") == vb:
                 why = change
             out.append(_why("network", "%s.%s" % (name, f), va, vb, why))
+    sres, ires = source.get("resolv"), image.get("resolv")
+    if sres is not None and ires is not None:
+        dns = [ns for c in ex.plan.by_action("set-network") for ns in c.data.get("dns") or ()]
+        for key in ("nameserver", "search", "options"):
+            if sres.get(key) != ires.get(key):
+                why = None
+                if key == "nameserver" and ires.get(key) and set(ires[key]) <= set(dns):
+                    why = next(c for c in ex.plan.by_action("set-network") if c.data.get("dns"))
+                out.append(_why("network", "resolv.conf " + key, sres.get(key) or None, ires.get(key) or None, why))
     if (snet.get("hosts") or "") != (inet.get("hosts") or ""):
         c = ex.change("write-hosts", "/etc/hosts")
         why = c if c is not None and c.data.get("content") == inet.get("hosts") else None
@@ -295,8 +310,10 @@ def accounts(source, image, ex):
                 why = (overlay.rule, "%s %s exists only in the rebuilt image (its packages create it); "
                        "the merge keeps it" % (kind[:-1], name))
             out.append(_why("accounts", "%s %s" % (kind[:-1], name), a, b, why))
-        for name, where in sorted((needed.get(kind) or {}).items()):
-            if name not in img and name not in src:
+        src_packages = {p["name"] for p in source.get("packages", ())}
+        for name, (where, package) in sorted((needed.get(kind) or {}).items()):
+            # only what a package new in the image needs: the source had the others' accounts as it had them
+            if name not in img and name not in src and package and package not in src_packages:
                 out.append(_why("accounts", "%s %s" % (kind[:-1], name), None,
                                 "missing, declared by %s" % where, None))
     return out
@@ -349,10 +366,8 @@ def files(rows, ex):
     out = []
     for path, what, a, b in rows:
         why = ex.file(path)
-        if why is None and path.startswith("/var/log/"):
-            rebuild = ex.first("install-packages")
-            if rebuild is not None:
-                why = (rebuild.rule, "the rebuild's package installs append to the logs")
+        if why is None and path.startswith("/var/log/") and what == "content":
+            why = ex.warning("preflight-logs")
         if why is None and what == "missing":
             prune = ex.first("prune-etc-links")
             if prune is not None and path.startswith("/etc/") and path not in prune.data.get("keep", ()):

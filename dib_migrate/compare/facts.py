@@ -87,15 +87,22 @@ def dpkg_owners(root, prefixes):
     return out
 
 
-def unit_files(root):
-    """unit name -> in-root path of its unit file or init script (vendor dirs, then /etc)."""
+def unit_packages(root):
+    """unit name (as the scanner names services) -> the package that ships its unit file or init script.
+
+    dpkg's lists name /lib/systemd/system on merged-/usr systems too: each directory is looked
+    up under every vendor name.
+    """
+    owners = dpkg_owners(root, tuple(d + "/" for d in S.SYSTEMD_VENDOR_DIRS) + ("/etc/init.d/",))
     out = {}
-    for d in S.SYSTEMD_VENDOR_DIRS + (S.SYSTEMD_ADMIN_DIR,):
+    for d in S.SYSTEMD_VENDOR_DIRS + ("/etc/init.d",):
         for name in root.listdir(d):
-            if "." in name:
-                out.setdefault(name.rsplit(".", 1)[0] if name.endswith(".service") else name, "%s/%s" % (d, name))
-    for name in root.listdir("/etc/init.d"):
-        out.setdefault(name, "/etc/init.d/" + name)
+            unit = name[:-len(".service")] if name.endswith(".service") else name
+            for vendor in (S.SYSTEMD_VENDOR_DIRS if d != "/etc/init.d" else (d,)):
+                pkg = owners.get("%s/%s" % (vendor, name))
+                if pkg:
+                    out.setdefault(unit, pkg)
+                    break
     return out
 
 
@@ -132,18 +139,35 @@ def sysusers_accounts(root):
         for name in root.listdir(d):
             if name.endswith(".conf"):
                 files[name] = "%s/%s" % (d, name)
+    owners = dpkg_owners(root, tuple(d + "/" for d in SYSUSERS_DIRS))
     users, groups = {}, {}
     for name in sorted(files):
-        for line in (root.read(files[name]) or "").splitlines():
+        path = files[name]
+        where = "%s (%s)" % (path, owners[path]) if path in owners else path
+        for line in (root.read(path) or "").splitlines():
             words = line.split()
             if len(words) < 2 or words[0].startswith("#"):
                 continue
             if words[0] == "u":
-                users.setdefault(words[1], files[name])
-                groups.setdefault(words[1], files[name])
+                users.setdefault(words[1], (where, owners.get(path)))
+                # "u name uid:gid" joins an existing group; otherwise a group of the same name is made
+                if len(words) < 3 or ":" not in words[2]:
+                    groups.setdefault(words[1], (where, owners.get(path)))
             elif words[0] == "g":
-                groups.setdefault(words[1], files[name])
+                groups.setdefault(words[1], (where, owners.get(path)))
     return {"users": users, "groups": groups}
+
+
+def resolv(text):
+    """What a resolver reads from resolv.conf: name servers, search domains, options."""
+    out = {"nameserver": [], "search": [], "options": []}
+    for line in (text or "").splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 2 and words[0] in ("nameserver", "search", "options"):
+            out[words[0]] += words[1:] if words[0] != "nameserver" else words[1:2]
+        elif len(words) >= 2 and words[0] == "domain":
+            out["search"] = words[1:2]
+    return out if text is not None else None
 
 
 def identity(root):
@@ -168,8 +192,6 @@ def root_facts(path):
     init_system = S.detect_init_system(root, names)
     services = S.detect_services(root, init_system, os_info["family"])
     users, groups = S.parse_accounts(root.read("/etc/passwd"), root.read("/etc/group"), quiet)
-    unit_paths = unit_files(root)
-    owners = dpkg_owners(root, ("/lib/systemd/system/", "/usr/lib/systemd/system/", "/etc/init.d/"))
     return {
         "host": S.detect_host(root),
         "os": {"family": os_info["family"], "distro": os_info["distro"], "version": os_info["version"]},
@@ -183,7 +205,8 @@ def root_facts(path):
         "etc_symlinks": S.etc_symlinks(root),
         # beyond the report
         "relations": dpkg_relations(records),
-        "unit_packages": {u: owners[p] for u, p in unit_paths.items() if p in owners},
+        "unit_packages": unit_packages(root),
+        "resolv": resolv(root.read("/etc/resolv.conf")),
         "sysctl": sysctl_settings(root),
         "sysusers": sysusers_accounts(root),
         "identity": identity(root),

@@ -14,7 +14,7 @@ from ..verify.checks import _open_tar
 # compared as facts elsewhere (accounts, fstab, hostname, identity, unit states): not as files
 FACT_PATHS = {"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/passwd-", "/etc/group-",
               "/etc/shadow-", "/etc/gshadow-", "/etc/fstab", "/etc/hostname", "/etc/hosts",
-              "/etc/machine-id", "/var/lib/dbus/machine-id"}
+              "/etc/machine-id", "/var/lib/dbus/machine-id", "/etc/resolv.conf"}
 FACT_PATTERNS = re.compile(r"^/etc/ssh/ssh_host_[^/]*$")
 SERVICE_LINKS = re.compile(r"^/etc/(systemd/system/|rc[0-6S]\.d/|rc\.d/rc[0-6]\.d/)")
 
@@ -43,7 +43,7 @@ def member_rows(archive, root):
     source facts the archive holds: ({sysctl key: (value, file)}, {"machine_id", "ssh_host_keys"}).
     """
     from .facts import _sysctl_lines, SYSCTL_DIRS
-    rows, sysctl_files, ident = [], {}, {"machine_id": None, "ssh_host_keys": {}}
+    rows, sysctl_files, ident = [], {}, {"machine_id": None, "ssh_host_keys": {}, "resolv": None}
     root = str(root)
     with _open_tar(archive) as tar:
         for m in tar:
@@ -53,6 +53,8 @@ def member_rows(archive, root):
             if m.isfile() and (path == "/etc/sysctl.conf" or os.path.dirname(path) in SYSCTL_DIRS
                                and path.endswith(".conf")):
                 sysctl_files[path] = tar.extractfile(m).read().decode("utf-8", "surrogateescape")
+            if m.isfile() and path == "/etc/resolv.conf":
+                ident["resolv"] = tar.extractfile(m).read().decode("utf-8", "surrogateescape")
             if m.isfile() and path == "/etc/machine-id":
                 ident["machine_id"] = tar.extractfile(m).read().decode().strip() or None
             if m.isfile() and FACT_PATTERNS.match(path) and path.endswith(".pub"):

@@ -47,6 +47,11 @@ def warnings(ctx):
         yield Warning(R.OVERLAY_SETUID, "security: the overlay carries %d setuid/setgid file(s) that run with "
                       "their owner's rights in the image: %s%s" % (
                           len(r.overlay.setuid), ", ".join(shown), " and %d more" % more if more else ""))
+    if r.overlay is not None and o.strategy == "packages":
+        logs, _size = ctx.carried_under("/var/log")
+        if logs:
+            yield Warning("preflight-logs", "DIB empties every file under /var/log at the end of the build: the "
+                          "source's logs (%d entries in the overlay) arrive empty; keep a copy of the scan" % logs)
     if r.overlay is None:
         yield Warning(R.PREFLIGHT_OVERLAY, "the report has no overlay: only packages are rebuilt, no files "
                       "of the server are carried")

@@ -126,10 +126,24 @@ def test_accounts_ids_and_packages_needs():
     img = facts(users=[{"name": "root", "uid": 0, "gid": 0}, {"name": "shop", "uid": 1001, "gid": 1500}])
     d = only(differences(facts(), img, plan()))
     assert (d.subject, d.source, d.image, d.explained) == ("user shop", 1500, 1001, False)
-    # a group an image package declares (sysusers.d) but the carried /etc/group lacks
-    img = facts(sysusers={"groups": {"render": "/usr/lib/sysusers.d/basic.conf"}})
-    d = only(differences(facts(), img, plan()))
+    # a group a package new in the image declares (sysusers.d) but the carried /etc/group lacks
+    img = facts(packages=facts()["packages"] + [{"name": "udev", "version": "252"}],
+                relations={"udev": {}}, sysusers={"groups": {"render": ("/usr/lib/sysusers.d/udev.conf", "udev")}})
+    ch = Change("install-package", "udev", "pkg-kernel", "kernel")
+    d = only([d for d in differences(facts(), img, plan(ch)) if d.area == "accounts"])
     assert d.subject == "group render" and not d.explained
+    # declared by a package the source had too: the source lacked that group as well
+    img = facts(sysusers={"groups": {"nobody": ("/usr/lib/sysusers.d/basic.conf", "bash")}})
+    assert differences(facts(), img, plan()) == []
+
+
+def test_resolv_conf_search_lost_is_unexplained():
+    src = facts(resolv={"nameserver": ["10.0.0.2"], "search": ["example.lan"], "options": []})
+    img = facts(resolv={"nameserver": ["10.0.0.2"], "search": [], "options": []})
+    ch = Change("set-network", "eth0", "net-static", "kept", {"dns": ["10.0.0.2"], "mode": "static",
+                                                               "addresses": ["10.0.0.5/24"]})
+    d = only(differences(src, img, plan(ch)))
+    assert d.subject == "resolv.conf search" and not d.explained
 
 
 def test_image_only_group_explained_by_the_merge():

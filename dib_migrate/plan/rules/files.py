@@ -23,9 +23,10 @@ def overlay(ctx):
             else "files not owned by a package or changed from it")
     yield Change("apply-overlay", ov.path.name, R.OVERLAY,
                  "%d scanned files (%s) laid over the image with the source's owners and modes; "
-                 "ids the rebuild shifted are reconciled to the source's" % (ov.files, what),
+                 "ids the rebuild shifted are reconciled to the source's; accounts only the rebuilt image "
+                 "has (its packages made them) are kept unless their id is the source's" % (ov.files, what),
                  {"mode": ov.mode, "files": ov.files, "bytes": ov.bytes, "sha256": ov.sha256,
-                  "compression": ov.compression})
+                  "compression": ov.compression, "accounts": "merged"})
 
 
 # links here follow other rules (services, alternatives) or are regenerated (certificates)

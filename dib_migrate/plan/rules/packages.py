@@ -38,11 +38,17 @@ def dib_base(ctx):
     if ctx.options.strategy != "packages":
         return
     for name, element, recommends in ctx.family.dib_base_packages:
-        if not ctx.report.has_package(name):
-            yield Change("install-package", name, "pkg-dib-base",
-                         "DIB's %s element installs %s on every image%s; the source did not have it"
-                         % (element, name, " (with its Recommends)" if recommends else ""),
-                         {"element": element, "recommends": recommends})
+        had = ctx.report.has_package(name)
+        if not had:
+            why = "the source did not have it"
+        elif recommends:
+            why = "the source had it, not necessarily its Recommends"
+        else:
+            continue
+        yield Change("install-package", name, "pkg-dib-base",
+                     "DIB's %s element installs %s on every image%s; %s"
+                     % (element, name, " with its Recommends" if recommends else "", why),
+                     {"element": element, "recommends": recommends})
 
 
 def kernel(ctx):
