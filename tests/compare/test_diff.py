@@ -140,9 +140,8 @@ def test_accounts_ids_and_packages_needs():
 def test_resolv_conf_search_lost_is_unexplained():
     src = facts(resolv={"nameserver": ["10.0.0.2"], "search": ["example.lan"], "options": []})
     img = facts(resolv={"nameserver": ["10.0.0.2"], "search": [], "options": []})
-    ch = Change("set-network", "eth0", "net-static", "kept", {"dns": ["10.0.0.2"], "mode": "static",
-                                                               "addresses": ["10.0.0.5/24"]})
-    d = only(differences(src, img, plan(ch)))
+    data = {"dns": ["10.0.0.2"], "mode": "static", "addresses": ["10.0.0.5/24"]}
+    d = only(differences(src, img, plan(Change("set-network", "eth0", "net-static", "kept", data))))
     assert d.subject == "resolv.conf search" and not d.explained
 
 
