@@ -11,6 +11,7 @@ import os
 import re
 
 from ..scan import scanner as S
+from ..scan.scan_root import _package_ok
 
 
 class _Quiet(S.Progress):
@@ -187,7 +188,7 @@ def root_facts(path):
     quiet = _Quiet()
     os_info = S.detect_os(root)
     packages, records = _packages(root)
-    packages = [p for p in packages if S._package_ok(p, quiet)]
+    packages = [p for p in packages if _package_ok(p, quiet)]
     names = set(p["name"] for p in packages)
     init_system = S.detect_init_system(root, names)
     services = S.detect_services(root, init_system, os_info["family"])
