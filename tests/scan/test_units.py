@@ -244,6 +244,38 @@ def test_systemd_networkd(tmp_path):
                                   "config_file": "/etc/systemd/network/10-eth0.network"}]
 
 
+# --- systemd units of every type --------------------------------------------------------------
+
+def _link(root, path, target):
+    p = Path(root) / path.lstrip("/")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, p)
+
+
+def test_units_of_every_type_and_template_instances(tmp_path):
+    install = "[Unit]\nDescription=x\n[Install]\nWantedBy=%s\n"
+    root = fake_root(tmp_path, {
+        "/lib/systemd/system/nginx.service": install % "multi-user.target",
+        "/lib/systemd/system/man-db.timer": install % "timers.target",
+        "/lib/systemd/system/backup.timer": install % "timers.target",
+        "/lib/systemd/system/ssh.socket": install % "sockets.target",
+        "/lib/systemd/system/certs.path": install % "paths.target",
+        "/lib/systemd/system/getty@.service": install % "getty.target",
+        "/lib/systemd/system/serial-getty@.service": install % "getty.target",
+        "/lib/systemd/system/systemd-journald.socket": "[Unit]\nDescription=static\n",
+    })
+    wants = "/etc/systemd/system/%s.wants/%s"
+    _link(root, wants % ("multi-user.target", "nginx.service"), "/lib/systemd/system/nginx.service")
+    _link(root, wants % ("timers.target", "backup.timer"), "/lib/systemd/system/backup.timer")
+    _link(root, wants % ("getty.target", "getty@tty1.service"), "/lib/systemd/system/getty@.service")
+    _link(root, wants % ("getty.target", "serial-getty@hvc0.service"), "/lib/systemd/system/serial-getty@.service")
+    _link(root, "/etc/systemd/system/certs.path", "/dev/null")
+    got = {s["name"]: s["state"] for s in S.detect_services(S.Root(str(root)), "systemd", "debian")}
+    assert got == {"nginx": "enabled", "man-db.timer": "disabled", "backup.timer": "enabled",
+                   "ssh.socket": "disabled", "certs.path": "masked", "getty@tty1": "enabled",
+                   "serial-getty@hvc0": "enabled"}
+
+
 # --- services on sysv -------------------------------------------------------------------------
 
 def test_sysv_rc_links_in_the_default_runlevel(tmp_path):
