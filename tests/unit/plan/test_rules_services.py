@@ -173,3 +173,20 @@ def test_removed_agent_services_are_not_carried(derive):
     plan = plan_of(derive("debian12-web", m))
     assert plan.find("remove-package", "open-vm-tools").rule == "agent-remove"
     assert not [c for c in plan.changes if c.subject == "vmtoolsd"]
+
+
+# --- boot-console: the Xen console's getty ---------------------------------------------------------
+
+@pytest.mark.parametrize("target,tty", [("openstack", "ttyS0"), ("ec2", "ttyS0"), ("azure", "ttyS0")])
+def test_xen_console_getty_moves_to_the_serial_console(derive, target, tty):
+    def m(d):
+        d["services"].append({"name": "serial-getty@hvc0", "state": "enabled"})
+        d["services"].append({"name": "getty@tty1", "state": "enabled"})
+    svc = services(plan_of(derive("debian12-web", m), target))
+    assert svc["serial-getty@hvc0"] == ("disable-service", "boot-console")
+    assert svc["serial-getty@" + tty] == ("enable-service", "boot-console")
+    assert svc["getty@tty1"] == ("enable-service", "svc-keep")
+
+
+def test_no_xen_console_getty_no_change(example):
+    assert "serial-getty@ttyS0" not in services(plan_of(example("debian12-web"), "openstack"))
