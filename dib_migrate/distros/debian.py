@@ -22,7 +22,6 @@ class Debian(Family):
     azure_agent_package = "waagent"
     azure_agent_service = "walinuxagent"
     growroot_packages = ("cloud-guest-utils",)
-    xen_only_kernels = ("linux-image-xen-amd64", "linux-image-xen-686", "linux-image-2.6-xen-amd64")
     dib_bases = {
         "debian": lambda r: ("debian-minimal", r.codename or {"10": "buster", "11": "bullseye", "12": "bookworm",
                                                               "13": "trixie"}.get(r.version.split(".")[0], "")),

@@ -22,7 +22,7 @@ class Context:
     def kernel_injected(self):
         """pkg-kernel applies: a PV guest booted by its host, or no kernel package at all."""
         r = self.report
-        own = [k for k in r.kernel_packages if k not in self.family.xen_only_kernels]
+        own = [k for k in r.kernel_packages if not self.family.is_xen_kernel(k)]
         return r.virtualization == "xen-pv" or not own
 
     def carried_under(self, directory):

@@ -21,6 +21,10 @@ def detect_init_system(root, names):
     return "sysv"
 
 
+# Xen-only kernels, old Debian (linux-image-2.6.32-5-xen-amd64, linux-image-xen-686) and
+# RPM (kernel-xen, kernel-xenU, kernel-xenpae) style
+XEN_KERNEL = re.compile(r"^(linux-image-(.+-)?xen(-.+)?|kernel-xen(U|pae)?)$")
+
 KERNEL_PACKAGE = re.compile(r"^(linux-image-.+|kernel|kernel-(xen|PAE|pae|core|default|uek|ml|lt|smp|"
                             r"hugemem|rt|xenU|bigsmp|desktop|preempt|ec2|azure|64k)|pve-kernel-.+|"
                             r"proxmox-kernel-.+)$")

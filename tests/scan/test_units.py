@@ -131,6 +131,10 @@ def test_offline_root_virtualization_is_unknown_unless_a_xen_kernel_says_so(tmp_
     root = S.Root(str(fake_root(tmp_path)))
     assert S._virtualization(root, {"bash"}) == "unknown"
     assert S._virtualization(root, {"kernel-xen"}) == "xen-pv"
+    for name in ("linux-image-2.6.32-5-xen-amd64", "linux-image-2.6.26-2-xen-686", "linux-image-4.19.0-xen",
+                 "kernel-xenU"):
+        assert S._virtualization(root, {name}) == "xen-pv", name
+    assert S._virtualization(root, {"linux-image-6.1.0-27-amd64"}) == "unknown"
 
 
 # --- network ----------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ def removed_packages(ctx):
     """name -> (rule, reason) for source packages the image must not carry."""
     r, fam, out = ctx.report, ctx.family, {}
     if ctx.kernel_injected:
-        for name in fam.xen_only_kernels:
-            if r.has_package(name) or name in r.kernel_packages:
+        for name in sorted({p.name for p in r.packages} | set(r.kernel_packages)):
+            if fam.is_xen_kernel(name):
                 out[name] = (R.PKG_KERNEL, "%s is a Xen-only kernel that cannot boot fully virtualized" % name)
     platform = r.virtualization
     keep_platform = {"azure": "hyperv"}.get(ctx.target.name)

@@ -158,3 +158,24 @@ def test_dib_base_packages_are_named(example):
 
 def test_no_dib_base_packages_under_rootfs(example):
     assert not plan_of(example("debian12-web"), "openstack", strategy="rootfs").by_rule("pkg-dib-base")
+
+
+@pytest.mark.parametrize("kernel", ["linux-image-4.19.0-xen", "linux-image-2.6.32-5-xen-amd64",
+                                    "linux-image-2.6.26-2-xen-686", "linux-image-xen-amd64"])
+def test_debian_xen_kernels_by_their_real_names(derive, kernel):
+    def m(d):
+        d["kernel"]["packages"] = [kernel]
+        d["packages"].append({"name": kernel, "version": "1", "arch": "amd64"})
+    plan = plan_of(derive("debian12-web", m))
+    assert removes(plan)[kernel] == "pkg-kernel"
+    assert "linux-image-amd64" in installs(plan, "pkg-kernel")
+    # the rebuilt list no longer holds it (the mirror lacks it: build would refuse)
+    assert kernel not in plan.by_action("install-packages")[0].data["names"]
+
+
+@pytest.mark.parametrize("name,xen", [("kernel-xen", True), ("kernel-xenU", True), ("kernel-xenpae", True),
+                                      ("linux-image-amd64", False), ("linux-image-6.1.0-27-cloud-amd64", False),
+                                      ("kernel", False), ("linux-image-xenial-fake", False)])
+def test_xen_kernel_names(example, name, xen):
+    from dib_migrate.distros import family_for
+    assert family_for(example("centos6-xen-pv")).is_xen_kernel(name) == xen
