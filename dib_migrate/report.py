@@ -155,8 +155,14 @@ def validate(path, data):
     if error is not None:
         raise InputError(path, _path_str(error.absolute_path), error.instance,
                          error.message if len(error.message) < 200 else error.validator + " check failed")
+    names = {}
     for i, iface in enumerate(data["network"]["interfaces"]):
         where = "network.interfaces[%d]" % i
+        if iface["name"] in names:
+            # merging them would silently lose one's addresses
+            raise InputError(path, where + ".name", iface["name"],
+                             "duplicate interface name (also network.interfaces[%d])" % names[iface["name"]])
+        names[iface["name"]] = i
         for j, addr in enumerate(iface.get("addresses") or []):
             try:
                 ipaddress.ip_interface(addr)
