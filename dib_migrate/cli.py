@@ -27,6 +27,9 @@ def _plan_args(p):
     p.add_argument("--pin-versions", action="store_true", help="install the exact scanned package versions")
     p.add_argument("--identity", choices=("keep", "reset"), default="keep",
                    help="keep machine-id, SSH host keys and cloud-init state (default) or reset them (template)")
+    p.add_argument("--network", choices=("keep", "dhcp"), default="keep",
+                   help="keep each interface's scanned addressing (default) or put every interface on DHCP "
+                        "(/etc/hosts follows)")
     p.add_argument("--check-mirror", action="store_true",
                    help="read the target mirror's package index and block on packages (and pinned versions) it "
                         "lacks; build refuses to start on them (implied by --pin-versions on Debian/Ubuntu)")
@@ -44,7 +47,7 @@ def _options(args):
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", e):
             raise InputError("--element", "element", e, "not a valid element name")
     return Options(firewall=args.firewall, profile=profile, strategy=args.strategy, pin_versions=args.pin_versions,
-                   identity=args.identity, extra_elements=tuple(args.element))
+                   identity=args.identity, network=args.network, extra_elements=tuple(args.element))
 
 
 def _load(args):

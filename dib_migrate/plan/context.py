@@ -56,5 +56,7 @@ class Context:
             nic = self.options.profile.nic(iface.name) if self.options.profile else None
             if nic:
                 iface = replace(iface, mode=nic.mode, addresses=nic.addresses, gateway=nic.gateway, dns=nic.dns)
+            elif self.options.network == "dhcp":
+                iface = replace(iface, mode="dhcp", addresses=(), gateway=None, dns=())
             out.append(replace(iface, name=names[iface.name]))
         return out

@@ -52,6 +52,13 @@ def warnings(ctx):
         if logs:
             yield Warning("preflight-logs", "DIB empties every file under /var/log at the end of the build: the "
                           "source's logs (%d entries in the overlay) arrive empty; keep a copy of the scan" % logs)
+    if ctx.target.name in ("ec2", "azure"):
+        static = [i for i in ctx.interfaces() if i.mode == "static"]
+        if static:
+            yield Warning(R.PREFLIGHT_STATIC, "%s keep their static addresses (%s): give the %s instance the same "
+                          "private address(es), or use --network dhcp" % (
+                              ", ".join(i.name for i in static),
+                              ", ".join(a for i in static for a in i.addresses), ctx.target.name))
     if r.overlay is None:
         yield Warning(R.PREFLIGHT_OVERLAY, "the report has no overlay: only packages are rebuilt, no files "
                       "of the server are carried")
