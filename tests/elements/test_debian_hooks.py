@@ -37,6 +37,8 @@ def built(tmp_path_factory):
     with open(root / "etc/group", "a") as f:
         f.write("systemd-timesync:x:990:\nrender:x:989:\nclash:x:1001:\n")
     (root / "srv/deploy-data").write_text("x\n")
+    (root / "srv/clash-data").write_text("x\n")
+    os.chown(root / "srv/clash-data", 0, 1001)
     os.chown(root / "srv/deploy-data", 1000, 1000)
     (root / "etc/udev/rules.d").mkdir(parents=True, exist_ok=True)
     (root / "etc/udev/rules.d/70-persistent-net.rules").write_text('ATTR{address}=="52:54:00:12:34:56"\n')
@@ -129,8 +131,11 @@ def test_image_only_accounts_merged(built):
     passwd, group = (root / "etc/passwd").read_text(), (root / "etc/group").read_text()
     assert "\nsystemd-timesync:x:990:990:" in passwd and "\nrender:x:989:" in group
     assert "\nsystemd-timesync:!*:" in (root / "etc/shadow").read_text()
-    # the source's ids win: an image group holding a source gid is not added
-    assert "\nclash:" not in group and "\ndeploy:x:1001:" in group
+    # the source's ids win: an image group holding a source gid moves to a free id, and its files with it
+    assert "\ndeploy:x:1001:" in group
+    clash = [ln.split(":") for ln in group.splitlines() if ln.startswith("clash:")]
+    assert len(clash) == 1 and clash[0][2] not in ("1001", "") and int(clash[0][2]) < 1000
+    assert _owner(root / "srv/clash-data")[1] == int(clash[0][2])
     assert passwd.count("\nsystemd-timesync:") == 1
 
 

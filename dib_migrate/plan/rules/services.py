@@ -42,6 +42,7 @@ def _map_target_name(ctx, name):
     return [name]
 
 
+LIBVIRT_SOCKETS = re.compile(r"^(libvirtd|virtlockd|virtlogd)(-[a-z]+)?\.socket$")
 # gettys on the Xen PV console (hvc0, xvc0): no such device off Xen
 XEN_CONSOLE_GETTY = re.compile(r"^(serial-)?getty@(hvc|xvc)[0-9]+$")
 
@@ -77,6 +78,11 @@ def decisions(ctx):
     yield from console_gettys(ctx)
     yield Decision(fam.libvirt_service, "disabled", COMMON, R.SVC_LIBVIRTD,
                    "the image is not a hypervisor host on the new platform")
+    # socket activation would start libvirtd anyway; disabling the service takes them (Also=)
+    for s in ctx.report.services:
+        if LIBVIRT_SOCKETS.match(s.name):
+            yield Decision(s.name, "disabled", COMMON, R.SVC_LIBVIRTD,
+                           "socket activation would start libvirtd; it goes with the service")
     yield Decision(fam.ssh_service, "enabled", COMMON, R.SVC_SSHD, "the migrated server must be reachable")
     net = fam.network_service()
     why = ("NetworkManager is installed" if net == "NetworkManager"

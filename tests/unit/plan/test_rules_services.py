@@ -190,3 +190,13 @@ def test_xen_console_getty_moves_to_the_serial_console(derive, target, tty):
 
 def test_no_xen_console_getty_no_change(example):
     assert "serial-getty@ttyS0" not in services(plan_of(example("debian12-web"), "openstack"))
+
+
+def test_libvirt_sockets_go_with_libvirtd(derive):
+    def m(d):
+        for name in ("libvirtd.socket", "libvirtd-ro.socket", "virtlogd.socket", "virtlockd.socket", "ssh.socket"):
+            d["services"].append({"name": name, "state": "enabled"})
+    svc = services(plan_of(derive("debian12-web", m), "openstack"))
+    for name in ("libvirtd.socket", "libvirtd-ro.socket", "virtlogd.socket", "virtlockd.socket"):
+        assert svc[name] == ("disable-service", "svc-libvirtd"), name
+    assert svc["ssh.socket"] == ("enable-service", "svc-keep")
