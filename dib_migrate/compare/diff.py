@@ -71,7 +71,12 @@ class Explainer:
     def service(self, name, image_state):
         if image_state is None:
             return None
-        return self.change(self.SERVICE_ACTIONS.get(image_state, ""), name)
+        why = self.change(self.SERVICE_ACTIONS.get(image_state, ""), name)
+        if why is None and image_state == "enabled":
+            # units the Plan's own elements install (first boot, growroot)
+            why = self.change("firstboot", name) or next(
+                (c for c in self.plan.changes if c.data.get("unit") == name), None)
+        return why
 
     def file(self, path):
         """The Change that writes or removes ``path`` in the image."""

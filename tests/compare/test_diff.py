@@ -199,3 +199,10 @@ def test_overlay_file_rows():
     diffs = {d.subject: d for d in differences(facts(), facts(), plan(ch), overlay_rows=rows)}
     assert diffs["/etc/adjtime"].rule == "clock-adjtime"
     assert not diffs["/etc/hosts.allow"].explained and not diffs["/srv/www/index.php mode"].explained
+
+
+def test_units_the_plan_installs_are_explained():
+    img = facts(services=facts()["services"] + [{"name": "dib-migrate-growroot", "state": "enabled"}])
+    assert not only(differences(facts(), img, plan())).explained
+    ch = Change("growroot", "/", "growroot", "grows", {"method": "growroot", "unit": "dib-migrate-growroot"})
+    assert only(differences(facts(), img, plan(ch))).rule == "growroot"

@@ -77,7 +77,8 @@ def growroot(ctx):
             yield Change("install-package", name, R.GROWROOT, "growpart, used to grow the root partition at first boot")
     yield Change("growroot", "/", R.GROWROOT,
                  "the root filesystem grows to the new disk on first boot (%s)" % method,
-                 {"method": method, "packages": list(ctx.family.growroot_packages)})
+                 dict({"method": method, "packages": list(ctx.family.growroot_packages)},
+                      **({"unit": "dib-migrate-growroot"} if method == "growroot" else {})))
 
 
 def firstboot(ctx):
