@@ -62,6 +62,12 @@ class Explainer:
                 return c
         return None
 
+    def warning_naming(self, rule, text):
+        for w in self.plan.warnings:
+            if w.rule == rule and w.message.startswith(text):
+                return w
+        return None
+
     def warning(self, rule):
         for w in self.plan.warnings:
             if w.rule == rule:
@@ -199,6 +205,7 @@ def services(source, image, ex, package_diffs):
 
 # ------------------------------------------------------------------------------------- network
 IFACE_FIELDS = ("mode", "addresses", "gateway", "dns", "mac", "config_file")
+DEVICE_FIELDS = ("kind", "members", "bond_mode", "parent", "vlan_id", "mtu", "routes", "dns_search")
 
 
 def network(source, image, ex):
@@ -231,6 +238,8 @@ def network(source, image, ex):
                 why = change
             elif change is not None and f == "config_file" and change.data.get("file") == vb:
                 why = change
+            elif f in DEVICE_FIELDS:
+                why = ex.warning_naming("preflight-network", name + ":")
             out.append(_why("network", "%s.%s" % (name, f), va, vb, why))
     sres, ires = source.get("resolv"), image.get("resolv")
     if sres is not None and ires is not None:
@@ -240,6 +249,9 @@ def network(source, image, ex):
                 why = None
                 if key == "nameserver" and ires.get(key) and set(ires[key]) <= set(dns):
                     why = next(c for c in ex.plan.by_action("set-network") if c.data.get("dns"))
+                elif key == "search":
+                    why = next((w for w in ex.plan.warnings if w.rule == "preflight-network"
+                                and "DNS search" in w.message), None)
                 out.append(_why("network", "resolv.conf " + key, sres.get(key) or None, ires.get(key) or None, why))
     if (snet.get("hosts") or "") != (inet.get("hosts") or ""):
         c = ex.change("write-hosts", "/etc/hosts")

@@ -2,7 +2,7 @@
 import pytest
 
 from dib_migrate.compare.diff import differences
-from dib_migrate.plan.model import Build, Change, Plan
+from dib_migrate.plan.model import Build, Change, Plan, Warning
 
 
 def plan(*changes, identity="keep"):
@@ -206,3 +206,11 @@ def test_units_the_plan_installs_are_explained():
     assert not only(differences(facts(), img, plan())).explained
     ch = Change("growroot", "/", "growroot", "grows", {"method": "growroot", "unit": "dib-migrate-growroot"})
     assert only(differences(facts(), img, plan(ch))).rule == "growroot"
+
+
+def test_device_field_lost_is_explained_only_by_the_plans_warning():
+    src = facts()
+    src["network"] = dict(src["network"], interfaces=[dict(src["network"]["interfaces"][0], mtu=9000)])
+    assert not only(differences(src, facts(), plan())).explained
+    warned = Plan(**dict(plan().__dict__, warnings=(Warning("preflight-network", "eth0: MTU 9000 NOT carried"),)))
+    assert only(differences(src, facts(), warned)).rule == "preflight-network"

@@ -355,3 +355,85 @@ def test_refuses_an_unwritable_output_directory(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert S.main(["--root", str(root), "-o", str(tmp_path / "file/out")]) == 2
     assert "not writable" in capsys.readouterr().err
+
+
+# --- network devices: bonds, VLANs, bridges, routes, MTU, DNS search ------------------------------
+
+IFUPDOWN_DEVICES = """\
+auto eno1
+iface eno1 inet manual
+    bond-master bond0
+auto eno2
+iface eno2 inet manual
+    bond-master bond0
+auto bond0
+iface bond0 inet static
+    address 10.0.0.5/24
+    gateway 10.0.0.1
+    bond-slaves none
+    bond-mode active-backup
+    mtu 9000
+    dns-nameservers 10.0.0.2
+    dns-search example.lan
+    post-up ip route add 10.9.0.0/16 via 10.0.0.254
+    up route add -net 172.16.0.0 netmask 255.255.0.0 gw 10.0.0.253
+auto bond0.100
+iface bond0.100 inet static
+    address 10.100.0.5/24
+    vlan-raw-device bond0
+auto br0
+iface br0 inet dhcp
+    bridge_ports eth3 eth4
+"""
+
+NETPLAN_DEVICES = """\
+network:
+  version: 2
+  ethernets:
+    eno1: {}
+    eno2: {}
+  bonds:
+    bond0:
+      interfaces: [eno1, eno2]
+      parameters:
+        mode: active-backup
+      addresses: [10.0.0.5/24]
+      mtu: 9000
+      nameservers:
+        addresses: [10.0.0.2]
+        search: [example.lan]
+      routes:
+        - to: default
+          via: 10.0.0.1
+        - to: 10.9.0.0/16
+          via: 10.0.0.254
+  vlans:
+    bond0.100:
+      id: 100
+      link: bond0
+      addresses: [10.100.0.5/24]
+  bridges:
+    br0:
+      interfaces: [eth3, eth4]
+      dhcp4: true
+"""
+
+
+@pytest.mark.parametrize("manager,path,text,names", [
+    ("ifupdown", "/etc/network/interfaces", IFUPDOWN_DEVICES, {"ifupdown"}),
+    ("netplan", "/etc/netplan/50-cloud.yaml", NETPLAN_DEVICES, {"netplan.io"}),
+])
+def test_network_device_kinds(tmp_path, manager, path, text, names):
+    root = fake_root(tmp_path, {path: text})
+    net = S.detect_network(S.Root(str(root)), names, [], S.Progress(quiet=True))
+    assert net["manager"] == manager
+    got = {i["name"]: i for i in net["interfaces"]}
+    bond, vlan, br = got["bond0"], got["bond0.100"], got["br0"]
+    assert (bond["kind"], bond["members"], bond["bond_mode"]) == ("bond", ["eno1", "eno2"], "active-backup")
+    assert bond["mtu"] == 9000 and bond["dns_search"] == ["example.lan"] and bond["gateway"] == "10.0.0.1"
+    assert {"to": "10.9.0.0/16", "via": "10.0.0.254"} in bond["routes"]
+    assert (vlan["kind"], vlan["parent"], vlan["vlan_id"], vlan["addresses"]) == ("vlan", "bond0", 100,
+                                                                                  ["10.100.0.5/24"])
+    assert (br["kind"], br["members"], br["mode"]) == ("bridge", ["eth3", "eth4"], "dhcp")
+    if manager == "ifupdown":
+        assert {"to": "172.16.0.0/16", "via": "10.0.0.253"} in bond["routes"]

@@ -108,7 +108,7 @@ def clean_interface(iface):
     if iface["mode"] == "static" and not addresses:
         return None
     path = iface["config_file"]
-    return {
+    out = {
         "name": iface["name"],
         "mac": mac if valid("mac", mac or "") else None,
         "mode": iface["mode"],
@@ -117,3 +117,25 @@ def clean_interface(iface):
         "dns": [d for d in iface["dns"] if valid("ip", d)],
         "config_file": path if valid("abspath", path or "") else None,
     }
+    # device facts, only where the configuration has them (bond, vlan, bridge, routes, MTU, search)
+    if iface.get("kind") in ("bond", "vlan", "bridge"):
+        out["kind"] = iface["kind"]
+    members = [m for m in iface.get("members") or [] if valid("interface", m)]
+    if members:
+        out["members"] = members
+    if valid("service", iface.get("bond_mode") or ""):
+        out["bond_mode"] = iface["bond_mode"]
+    if valid("interface", iface.get("parent") or ""):
+        out["parent"] = iface["parent"]
+    if isinstance(iface.get("vlan_id"), int) and 0 < iface["vlan_id"] < 4095:
+        out["vlan_id"] = iface["vlan_id"]
+    if isinstance(iface.get("mtu"), int) and 68 <= iface["mtu"] <= 65535:
+        out["mtu"] = iface["mtu"]
+    routes = [r for r in iface.get("routes") or []
+              if valid("cidr", r.get("to") or "") and valid("ip", r.get("via") or "")]
+    if routes:
+        out["routes"] = routes
+    search = [d for d in iface.get("dns_search") or [] if valid("fqdn", d) or valid("hostname", d)]
+    if search:
+        out["dns_search"] = search
+    return out

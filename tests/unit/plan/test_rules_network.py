@@ -181,3 +181,19 @@ def test_static_address_kept_on_ec2_azure_is_warned(example, target, warned):
     assert bool(w) == warned
     if warned:
         assert "192.0.2.10/24" in w[0].message and "--network dhcp" in w[0].message
+
+
+def test_device_facts_the_renderer_lacks_are_named(derive):
+    def m(d):
+        eth0 = d["network"]["interfaces"][0]
+        eth0.update(kind="bond", members=["eno1", "eno2"], bond_mode="active-backup", mtu=9000,
+                    routes=[{"to": "10.9.0.0/16", "via": "192.0.2.254"}], dns_search=["example.lan"])
+    plan = plan_of(derive("debian12-web", m), "openstack")
+    (w,) = [w for w in plan.warnings if w.rule == "preflight-network"]
+    for text in ("eth0:", "bond (active-backup) over eno1, eno2", "route 10.9.0.0/16 via 192.0.2.254",
+                 "MTU 9000", "DNS search example.lan", "NOT carried"):
+        assert text in w.message, text
+
+
+def test_plain_interfaces_no_device_warning(example):
+    assert not [w for w in plan_of(example("debian12-web")).warnings if w.rule == "preflight-network"]
