@@ -6,7 +6,7 @@ from .boot import detect_bootloader, detect_init_system, kernel_packages, runnin
 from .command import run
 from .errors import ScanRefused
 from .etc_symlinks import etc_symlinks
-from .fstab import fstab_ok, parse_fstab
+from .fstab import fstab_ok, parse_fstab, swap_files
 from .host import detect_host
 from .mounts import mounted_excludes
 from .names import valid
@@ -109,6 +109,10 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     inner_out = _inside(root, outdir)
     if inner_out:
         skip.add(inner_out)
+    # a swap file is memory, not data (and as big as the RAM it backs): never captured
+    for path in swap_files(report["fstab"]):
+        skip.add(path)
+        progress.phase("swap file %s left out of the overlay" % path)
     progress.phase("selecting overlay files (%s)" % mode)
     selection = select_overlay(root, mode, package_files, hollow, skip, list(excludes), exclude_secrets,
                                progress)

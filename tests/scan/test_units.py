@@ -437,3 +437,23 @@ def test_network_device_kinds(tmp_path, manager, path, text, names):
     assert (br["kind"], br["members"], br["mode"]) == ("bridge", ["eth3", "eth4"], "dhcp")
     if manager == "ifupdown":
         assert {"to": "172.16.0.0/16", "via": "10.0.0.253"} in bond["routes"]
+
+
+def test_swap_files_are_never_captured(tmp_path):
+    import io
+    import subprocess
+    import tarfile
+    root = fake_root(tmp_path, {"/etc/os-release": "ID=debian\nVERSION_ID=\"12\"\n",
+                                "/etc/fstab": "/dev/vda1 / ext4 defaults 0 1\n/swap.img none swap sw 0 0\n",
+                                "/swap.img": "SWAPSPACE2" + "\0" * 4096,
+                                "/srv/data.txt": "kept\n"})
+    out = tmp_path / "out"
+    assert S.main(["--root", str(root), "-o", str(out), "-q"]) == 0
+    report = yaml.safe_load((out / "report.yaml").read_text())
+    data = (out / report["overlay"]["archive"]).read_bytes()
+    if data[:4] == b"\x28\xb5\x2f\xfd":
+        data = subprocess.run(["zstd", "-dc"], input=data, stdout=subprocess.PIPE, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        names = {m.name.lstrip("./") for m in tar.getmembers()}
+    assert "srv/data.txt" in names and "swap.img" not in names
+    assert [e["spec"] for e in report["fstab"] if e["fstype"] == "swap"] == ["/swap.img"]

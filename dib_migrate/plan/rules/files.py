@@ -73,7 +73,9 @@ def fstab_entry(ctx, e):
             why = "the swap device is not part of the image"
         else:
             return Change("keep-fstab-line", e.mountpoint, R.FSTAB_SWAP,
-                          "%s kept as a swap file with nofail" % where,
+                          "%s kept with nofail; the swap file itself is not carried (the scan leaves swap files "
+                          "out): until %s is made again (fallocate, mkswap) the image runs without swap"
+                          % (where, e.spec),
                           dict(data, line="%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype,
                                                                  _with_nofail(e.options), e.dump, e.passno)))
         return Change("drop-fstab-line", e.spec, R.FSTAB_SWAP, "%s removed: %s" % (where, why), data)

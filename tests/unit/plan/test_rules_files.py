@@ -105,6 +105,8 @@ def test_swap_file_kept_with_nofail(example):
     plan = plan_of(example("ubuntu2204-netplan"), "openstack")
     (c,) = plan.by_rule("fstab-swap")
     assert c.action == "keep-fstab-line" and c.data["line"] == "/swap.img none swap sw,nofail 0 0"
+    # the file itself is not in the overlay: the Plan must not pretend the image has swap
+    assert "not carried" in c.reason and "without swap" in c.reason
 
 
 @pytest.mark.parametrize("name", ["ubuntu2204-netplan", "debian12-web", "rocky9-vmware"])
