@@ -139,12 +139,17 @@ def _reach(roots, relations, kinds=("depends",)):
     return seen
 
 
+def _installs(ex):
+    """The Changes that install one named package (the kernel and loader have their own action)."""
+    return ex.plan.by_action("install-package") + ex.plan.by_action("install-kernel")
+
+
 def package_explanations(source, image, ex):
     """name -> (rule, reason) for every image package the Plan accounts for."""
     relations = image.get("relations") or {}
     src = {p["name"] for p in source.get("packages", ())}
     roots = []
-    for c in ex.plan.by_action("install-package"):
+    for c in _installs(ex):
         roots.append((c.subject, (c.rule, "%s (%s)" % (c.reason, c.subject))))
     rebuild = ex.first("install-packages")
     if rebuild is not None:
@@ -153,10 +158,10 @@ def package_explanations(source, image, ex):
     reached = _reach(roots, relations)
     # Recommends count only where the Change says the installer brought them
     with_recs = [(c.subject, (c.rule, "%s (%s)" % (c.reason, c.subject)))
-                 for c in ex.plan.by_action("install-package") if c.data.get("recommends")]
+                 for c in _installs(ex) if c.data.get("recommends")]
     for name, why in _reach(with_recs, relations, ("depends", "recommends")).items():
         reached.setdefault(name, why)
-    for c in ex.plan.by_action("install-package"):
+    for c in _installs(ex):
         reached[c.subject] = (c.rule, c.reason)
     return reached
 

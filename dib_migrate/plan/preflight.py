@@ -50,13 +50,13 @@ def warnings(ctx):
     if r.overlay is not None and o.strategy == "packages":
         logs, _size = ctx.carried_under("/var/log")
         if logs:
-            yield Warning("preflight-logs", "DIB empties every file under /var/log at the end of the build: the "
+            yield Warning(R.PREFLIGHT_LOGS, "DIB empties every file under /var/log at the end of the build: the "
                           "source's logs (%d entries in the overlay) arrive empty; keep a copy of the scan" % logs)
     for i in r.interfaces:
         facts = i.device_facts()
         if facts:
             # the rendered configuration is address, gateway and name servers per interface: say what it lacks
-            yield Warning("preflight-network", "%s: %s NOT carried into the image's %s configuration; set "
+            yield Warning(R.PREFLIGHT_NETWORK, "%s: %s NOT carried into the image's %s configuration; set "
                           "%s up on the new instance by hand" % (i.name, "; ".join(facts), r.network_manager,
                                                                  "them" if len(facts) > 1 else "it"))
     if ctx.target.name in ("ec2", "azure"):

@@ -45,7 +45,7 @@ def dib_base(ctx):
             why = "the source had it, not necessarily its Recommends"
         else:
             continue
-        yield Change("install-package", name, "pkg-dib-base",
+        yield Change("install-package", name, R.PKG_DIB_BASE,
                      "DIB's %s element installs %s on every image%s; %s"
                      % (element, name, " with its Recommends" if recommends else "", why),
                      {"element": element, "recommends": recommends})
