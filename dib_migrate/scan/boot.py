@@ -5,7 +5,31 @@ import re
 from .names import valid
 
 
+def pid1_init(proc="/proc"):
+    """The running init system from PID 1's executable (a live scan), or None when unreadable."""
+    try:
+        exe = os.readlink(os.path.join(proc, "1/exe"))
+    except OSError:
+        try:
+            with open(os.path.join(proc, "1/comm")) as f:
+                exe = f.read().strip()
+        except (OSError, IOError):
+            return None
+    name = os.path.basename(exe.split(" ")[0])
+    if name == "systemd":
+        return "systemd"
+    if name == "upstart" or "upstart" in exe:
+        return "upstart"
+    if name == "init":
+        return None          # sysvinit, or an init that re-execs: the files below decide
+    return None
+
+
 def detect_init_system(root, names):
+    if root.live:
+        running = pid1_init()
+        if running:
+            return running
     init = root.readlink("/sbin/init") or root.readlink("/usr/sbin/init") or ""
     try:
         resolved = root.resolve("/sbin/init")

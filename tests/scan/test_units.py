@@ -457,3 +457,40 @@ def test_swap_files_are_never_captured(tmp_path):
         names = {m.name.lstrip("./") for m in tar.getmembers()}
     assert "srv/data.txt" in names and "swap.img" not in names
     assert [e["spec"] for e in report["fstab"] if e["fstype"] == "swap"] == ["/swap.img"]
+
+
+def test_live_addresses_of_a_host_without_network_configuration():
+    from dib_migrate.scan.network.detect import live_interfaces
+    addr = ("1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"
+            "2: eth0    inet 172.17.0.2/16 brd 172.17.255.255 scope global eth0\\       valid_lft forever\n"
+            "2: eth0    inet6 fe80::42:acff:fe11:2/64 scope link \\       valid_lft forever\n"
+            "3: ens4    inet 10.1.2.3/24 metric 100 brd 10.1.2.255 scope global dynamic ens4\\ valid_lft 3000sec\n")
+    route = "default via 172.17.0.1 dev eth0 \n"
+    got = {i["name"]: i for i in live_interfaces(addr, route)}
+    assert got["eth0"]["mode"] == "static" and got["eth0"]["addresses"] == ["172.17.0.2/16"]
+    assert got["eth0"]["gateway"] == "172.17.0.1"
+    assert got["ens4"]["mode"] == "dhcp" and got["ens4"]["addresses"] == []
+    assert "lo" not in got
+
+
+def test_pid1_decides_the_init_system_of_a_live_scan(tmp_path):
+    from dib_migrate.scan.boot import pid1_init
+    (tmp_path / "1").mkdir()
+    os.symlink("/usr/lib/systemd/systemd", tmp_path / "1" / "exe")
+    assert pid1_init(str(tmp_path)) == "systemd"
+    other = tmp_path / "other"
+    (other / "1").mkdir(parents=True)
+    (other / "1" / "comm").write_text("init\n")
+    assert pid1_init(str(other)) is None
+
+
+def test_an_interface_configured_twice_is_warned(tmp_path):
+    eth0 = "network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [%s]\n"
+    root = fake_root(tmp_path, {"/etc/netplan/50-a.yaml": eth0 % "10.0.0.5/24",
+                                "/etc/netplan/60-b.yaml": eth0 % "10.0.0.6/24"})
+    warned = []
+    progress = S.Progress(quiet=True)
+    progress.warn = warned.append
+    net = S.detect_network(S.Root(str(root)), {"netplan.io"}, [], progress)
+    assert [i["addresses"] for i in net["interfaces"]] == [["10.0.0.5/24"]]
+    assert warned and "eth0 is configured twice" in warned[0] and "60-b.yaml" in warned[0]
