@@ -494,3 +494,44 @@ def test_an_interface_configured_twice_is_warned(tmp_path):
     net = S.detect_network(S.Root(str(root)), {"netplan.io"}, [], progress)
     assert [i["addresses"] for i in net["interfaces"]] == [["10.0.0.5/24"]]
     assert warned and "eth0 is configured twice" in warned[0] and "60-b.yaml" in warned[0]
+
+
+NM_BOND = "[connection]\nid=bond0\nuuid=1111\ntype=bond\ninterface-name=bond0\n[bond]\nmode=active-backup\n" \
+          "[ipv4]\nmethod=manual\naddress1=10.0.0.5/24,10.0.0.1\ndns=10.0.0.2;\ndns-search=example.lan;\n" \
+          "route1=10.9.0.0/16,10.0.0.254\n[ethernet]\nmtu=9000\n"
+NM_PORT = "[connection]\nid=%s\ntype=ethernet\ninterface-name=%s\nmaster=1111\nslave-type=bond\n"
+NM_VLAN = "[connection]\nid=vlan100\ntype=vlan\ninterface-name=bond0.100\n[vlan]\nid=100\nparent=bond0\n" \
+          "[ipv4]\nmethod=manual\naddress1=10.100.0.5/24\n"
+IFCFG = {
+    "/etc/sysconfig/network-scripts/ifcfg-bond0":
+        "DEVICE=bond0\nTYPE=Bond\nBONDING_MASTER=yes\nBONDING_OPTS=\"mode=active-backup miimon=100\"\n"
+        "BOOTPROTO=none\nIPADDR=10.0.0.5\nPREFIX=24\nGATEWAY=10.0.0.1\nDNS1=10.0.0.2\nDOMAIN=example.lan\n"
+        "MTU=9000\n",
+    "/etc/sysconfig/network-scripts/ifcfg-eno1": "DEVICE=eno1\nMASTER=bond0\nSLAVE=yes\nBOOTPROTO=none\n",
+    "/etc/sysconfig/network-scripts/ifcfg-eno2": "DEVICE=eno2\nMASTER=bond0\nSLAVE=yes\nBOOTPROTO=none\n",
+    "/etc/sysconfig/network-scripts/ifcfg-bond0.100":
+        "DEVICE=bond0.100\nVLAN=yes\nBOOTPROTO=none\nIPADDR=10.100.0.5\nPREFIX=24\n",
+    "/etc/sysconfig/network-scripts/route-bond0": "10.9.0.0/16 via 10.0.0.254\n",
+}
+
+
+@pytest.mark.parametrize("manager", ["NetworkManager", "network-scripts"])
+def test_network_device_kinds_keyfiles_and_ifcfg(tmp_path, manager):
+    if manager == "NetworkManager":
+        d = "/etc/NetworkManager/system-connections/"
+        files = {d + "bond0.nmconnection": NM_BOND, d + "eno1.nmconnection": NM_PORT % ("eno1", "eno1"),
+                 d + "eno2.nmconnection": NM_PORT % ("eno2", "eno2"), d + "vlan100.nmconnection": NM_VLAN}
+        names, services = {"network-manager"}, [{"name": "NetworkManager", "state": "enabled"}]
+    else:
+        files, names, services = IFCFG, {"initscripts"}, []
+    root = fake_root(tmp_path, files)
+    net = S.detect_network(S.Root(str(root)), names, services, S.Progress(quiet=True))
+    assert net["manager"] == manager
+    got = {i["name"]: i for i in net["interfaces"]}
+    assert set(got) == {"bond0", "bond0.100"}
+    bond, vlan = got["bond0"], got["bond0.100"]
+    assert (bond["kind"], sorted(bond["members"])) == ("bond", ["eno1", "eno2"])
+    assert bond["bond_mode"] == "active-backup"
+    assert bond["mtu"] == 9000 and bond["dns_search"] == ["example.lan"]
+    assert bond["routes"] == [{"to": "10.9.0.0/16", "via": "10.0.0.254"}]
+    assert (vlan["kind"], vlan["parent"], vlan["vlan_id"]) == ("vlan", "bond0", 100)
