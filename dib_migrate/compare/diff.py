@@ -390,7 +390,7 @@ def files(rows, ex):
         why = ex.file(path)
         if why is None and path.startswith("/var/log/") and what == "content":
             why = ex.warning("preflight-logs")
-        if why is None and what == "missing":
+        if why is None and what == "missing" and a == "symlink":
             prune = ex.first("prune-etc-links")
             if prune is not None and path.startswith("/etc/") and path not in prune.data.get("keep", ()):
                 why = prune

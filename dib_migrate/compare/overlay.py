@@ -16,6 +16,7 @@ FACT_PATHS = {"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/
               "/etc/shadow-", "/etc/gshadow-", "/etc/fstab", "/etc/hostname", "/etc/hosts",
               "/etc/machine-id", "/var/lib/dbus/machine-id", "/etc/resolv.conf"}
 FACT_PATTERNS = re.compile(r"^/etc/ssh/ssh_host_[^/]*$")
+SERVICE_DIRS = re.compile(r"^/etc/systemd/system/[^/]+\.(wants|requires)$")
 SERVICE_LINKS = re.compile(r"^/etc/(systemd/system/|rc[0-6S]\.d/|rc\.d/rc[0-6]\.d/)")
 
 
@@ -61,8 +62,9 @@ def member_rows(archive, root):
                 words = tar.extractfile(m).read().decode("utf-8", "replace").split()
                 if len(words) >= 2:
                     ident["ssh_host_keys"][os.path.basename(path)] = hashlib.sha256(words[1].encode()).hexdigest()[:16]
-            if path in FACT_PATHS or FACT_PATTERNS.match(path) or (m.issym() and SERVICE_LINKS.match(path)):
-                continue
+            if path in FACT_PATHS or FACT_PATTERNS.match(path) or (m.issym() and SERVICE_LINKS.match(path)) \
+                    or (m.isdir() and SERVICE_DIRS.match(path)):
+                continue      # unit states are compared as such (services)
             host = os.path.join(root, path.lstrip("/"))
             try:
                 st = os.lstat(host)

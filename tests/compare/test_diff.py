@@ -214,3 +214,11 @@ def test_device_field_lost_is_explained_only_by_the_plans_warning():
     assert not only(differences(src, facts(), plan())).explained
     warned = Plan(**dict(plan().__dict__, warnings=(Warning("preflight-network", "eth0: MTU 9000 NOT carried"),)))
     assert only(differences(src, facts(), warned)).rule == "preflight-network"
+
+
+def test_prune_explains_only_missing_links():
+    prune = Change("prune-etc-links", "/etc", "overlay-links", "pruned", {"keep": [], "skip": []})
+    rows = [("/etc/nginx/sites-enabled/default", "missing", "symlink", None), ("/etc/app", "missing", "dir", None)]
+    diffs = {d.subject: d for d in differences(facts(), facts(), plan(prune), overlay_rows=rows)}
+    assert diffs["/etc/nginx/sites-enabled/default missing"].rule == "overlay-links"
+    assert not diffs["/etc/app missing"].explained
