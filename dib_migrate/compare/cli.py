@@ -16,7 +16,9 @@ def format_row(d):
     img = "-" if d.image is None else d.image
     head = "%-11s %-8s %s: %s -> %s" % (
         "explained" if d.explained else "UNEXPLAINED", d.area, d.subject, _short(src), _short(img))
-    return head + ("  [%s] %s" % (d.rule, d.reason) if d.explained else "")
+    if d.explained:
+        return head + "  [%s] %s" % (d.rule, d.reason)
+    return head + ("  (%s)" % d.reason if d.reason else "")
 
 
 def _short(v):

@@ -194,9 +194,16 @@ def services(source, image, ex, package_diffs):
     img = {s["name"]: s["state"] for s in image.get("services", ())}
     by_package = {d.subject: d for d in package_diffs}
     owners = image.get("unit_packages") or {}
+    wanted = {c.subject: (c, state) for state, action in Explainer.SERVICE_ACTIONS.items()
+              for c in ex.plan.by_action(action)}
     for name in sorted(set(src) | set(img)):
         a, b = src.get(name), img.get(name)
         if a == b:
+            change, state = wanted.get(name, (None, None))
+            if change is not None and b is not None and state != b:
+                # as on the source, but not as the Plan says: the Plan's change was not made
+                out.append(Difference("services", name, a, b, None,
+                                      "the Plan (%s) wants it %s" % (change.rule, state)))
             continue
         why = ex.service(name, b)
         if why is None and a is None:
@@ -289,6 +296,12 @@ def fstab(source, image, ex):
         line = _fline(e)
         if line in img_lines:
             accounted.add(line)
+            key = e["spec"] if e["fstype"] == "swap" else e["mountpoint"]
+            drop = ex.change("drop-fstab-line", key)
+            if drop is not None:
+                # as on the source, but the Plan drops it: its change was not made
+                out.append(Difference("fstab", e["mountpoint"], line, line, None,
+                                      "the Plan (%s) drops it" % drop.rule))
             continue
         key = e["spec"] if e["fstype"] == "swap" else e["mountpoint"]
         drop = ex.change("drop-fstab-line", key) or ex.change("drop-fstab-line", e["mountpoint"])

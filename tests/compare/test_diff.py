@@ -222,3 +222,14 @@ def test_prune_explains_only_missing_links():
     diffs = {d.subject: d for d in differences(facts(), facts(), plan(prune), overlay_rows=rows)}
     assert diffs["/etc/nginx/sites-enabled/default missing"].rule == "overlay-links"
     assert not diffs["/etc/app missing"].explained
+
+
+def test_image_as_the_source_but_not_as_the_plan_is_unexplained():
+    """A unit re-enabled or an fstab line put back: equal to the source, yet the Plan's change is undone."""
+    ch = Change("disable-service", "nginx", "svc-libvirtd", "off")
+    d = only(differences(facts(), facts(), plan(ch)))
+    assert (d.subject, d.image, d.explained) == ("nginx", "enabled", False) and "svc-libvirtd" in d.reason
+    src = facts(fstab=facts()["fstab"] + [{"spec": "nas:/x", "mountpoint": "/x", "fstype": "nfs", "options": "rw"}])
+    drop = Change("drop-fstab-line", "/x", "fstab-nfs", "NFS dropped", {"line": "nas:/x /x nfs rw 0 0"})
+    d = only(differences(src, src, plan(drop)))
+    assert d.subject == "/x" and not d.explained and "fstab-nfs" in d.reason
