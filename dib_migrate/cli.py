@@ -30,6 +30,9 @@ def _plan_args(p):
     p.add_argument("--pin-versions", action="store_true", help="install the exact scanned package versions")
     p.add_argument("--identity", choices=("keep", "reset"), default="keep",
                    help="keep machine-id, SSH host keys and cloud-init state (default) or reset them (template)")
+    p.add_argument("--network", choices=("keep", "dhcp"), default="keep",
+                   help="keep each interface's scanned addressing (default) or put every interface on DHCP "
+                        "(/etc/hosts follows)")
     p.add_argument("--check-mirror", action="store_true",
                    help="read the target mirror's package index and block on packages (and pinned versions) it "
                         "lacks; build refuses to start on them (implied by --pin-versions on Debian/Ubuntu)")
@@ -47,7 +50,7 @@ def _options(args):
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", e):
             raise InputError("--element", "element", e, "not a valid element name")
     return Options(firewall=args.firewall, profile=profile, strategy=args.strategy, pin_versions=args.pin_versions,
-                   identity=args.identity, extra_elements=tuple(args.element))
+                   identity=args.identity, network=args.network, extra_elements=tuple(args.element))
 
 
 def _packer_key(args, report, plan):
@@ -235,6 +238,11 @@ def cmd_verify(argv):
     return verify_cli.main(argv)
 
 
+def cmd_compare(argv):
+    from .compare import cli as compare_cli
+    return compare_cli.main(argv)
+
+
 def parser():
     p = argparse.ArgumentParser(prog="dib-migrate", description=__doc__,
                                 epilog="Exit codes: 0 success, 1 build or verify failure, 2 bad input or a "
@@ -268,6 +276,8 @@ def parser():
                     help="the image's Plan (default: plan.json beside the image, as build writes it)")
     px.add_argument("--dry-run", action="store_true", help="check and say what would be laid; change nothing")
     px.set_defaults(func=cmd_resync)
+    sub.add_parser("compare", help="diff a built image against the source's report; name what explains each "
+                   "difference", add_help=False)
     pt = sub.add_parser("targets", help="list targets, formats and the rules each adds")
     pt.set_defaults(func=cmd_targets)
     pu = sub.add_parser("rules", help="list the rules: id, area, what each does, where it comes from")
@@ -290,6 +300,8 @@ def main(argv=None):
             return cmd_scan(argv[1:])
         if argv and argv[0] == "verify":
             return cmd_verify(argv[1:])
+        if argv and argv[0] == "compare":
+            return cmd_compare(argv[1:])
         p = parser()
         args = p.parse_args(argv)
         if not getattr(args, "func", None):

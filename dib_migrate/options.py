@@ -49,6 +49,7 @@ class Options:
     strategy: str = "packages"
     pin_versions: bool = False
     identity: str = "keep"
+    network: str = "keep"          # keep: the scanned addressing; dhcp: every interface on DHCP
     extra_elements: Tuple[str, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
     packer_key: Optional[str] = None     # OpenSSH public key for Packer's provisioning boot (--packer)

@@ -4,6 +4,7 @@ The archive comes from the source server and is untrusted: a member may try to l
 outside the image root through `..`, an absolute name, a hard link pointing out, or a
 symlink member followed by a write through it.
 """
+import functools
 import subprocess
 import tarfile
 
@@ -96,3 +97,26 @@ def inspect_archive(archive, compression, mode="changed"):
     if proc and proc.returncode not in (0, None):
         return "zstd could not decompress the archive", ()
     return None, tuple(privileged)
+
+
+@functools.lru_cache(maxsize=8)
+def _members(archive, compression):
+    """(path, size) of every member of the archive (read once per archive and process)."""
+    out = []
+    tar, proc = _open(archive, compression)
+    try:
+        for m in tar:
+            out.append(("/" + _norm(m.name), m.size if m.isfile() else 0))
+    finally:
+        tar.close()
+        if proc:
+            proc.stdout.close()
+            proc.wait()
+    return tuple(out)
+
+
+def carried_under(archive, compression, directory):
+    """(files, bytes) the archive holds below ``directory`` (the directory itself not counted)."""
+    prefix = directory.rstrip("/") + "/"
+    hits = [size for path, size in _members(str(archive), compression) if path.startswith(prefix)]
+    return len(hits), sum(hits)

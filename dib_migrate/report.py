@@ -45,6 +45,32 @@ class Interface:
     gateway: Optional[str] = None
     dns: Tuple[str, ...] = ()
     config_file: Optional[str] = None
+    # device facts (scanned where the configuration has them)
+    kind: Optional[str] = None               # bond, vlan, bridge; None: a plain NIC
+    members: Tuple[str, ...] = ()
+    bond_mode: Optional[str] = None
+    parent: Optional[str] = None
+    vlan_id: Optional[int] = None
+    mtu: Optional[int] = None
+    routes: Tuple[Tuple[str, str], ...] = ()   # (to, via)
+    dns_search: Tuple[str, ...] = ()
+
+    def device_facts(self):
+        """The scanned device facts, as words: what a renderer must carry."""
+        out = []
+        if self.kind == "bond":
+            out.append("bond%s over %s" % (" (%s)" % self.bond_mode if self.bond_mode else "",
+                                           ", ".join(self.members) or "no members"))
+        elif self.kind == "vlan":
+            out.append("VLAN %s on %s" % (self.vlan_id, self.parent))
+        elif self.kind == "bridge":
+            out.append("bridge over %s" % (", ".join(self.members) or "no ports"))
+        out += ["route %s via %s" % r for r in self.routes]
+        if self.mtu:
+            out.append("MTU %d" % self.mtu)
+        if self.dns_search:
+            out.append("DNS search %s" % " ".join(self.dns_search))
+        return out
 
 
 @dataclass(frozen=True)
@@ -189,8 +215,14 @@ def validate(path, data):
     if error is not None:
         raise InputError(path, _path_str(error.absolute_path), error.instance,
                          error.message if len(error.message) < 200 else error.validator + " check failed")
+    names = {}
     for i, iface in enumerate(data["network"]["interfaces"]):
         where = "network.interfaces[%d]" % i
+        if iface["name"] in names:
+            # merging them would silently lose one's addresses
+            raise InputError(path, where + ".name", iface["name"],
+                             "duplicate interface name (also network.interfaces[%d])" % names[iface["name"]])
+        names[iface["name"]] = i
         for j, addr in enumerate(iface.get("addresses") or []):
             try:
                 ipaddress.ip_interface(addr)
@@ -275,7 +307,11 @@ def load_report(path):
         network_manager=net["manager"],
         interfaces=tuple(
             Interface(name=i["name"], mode=i["mode"], mac=i.get("mac"), addresses=tuple(i.get("addresses") or ()),
-                      gateway=i.get("gateway"), dns=tuple(i.get("dns") or ()), config_file=i.get("config_file"))
+                      gateway=i.get("gateway"), dns=tuple(i.get("dns") or ()), config_file=i.get("config_file"),
+                      kind=i.get("kind"), members=tuple(i.get("members") or ()), bond_mode=i.get("bond_mode"),
+                      parent=i.get("parent"), vlan_id=i.get("vlan_id"), mtu=i.get("mtu"),
+                      routes=tuple((r["to"], r["via"]) for r in i.get("routes") or ()),
+                      dns_search=tuple(i.get("dns_search") or ()))
             for i in net["interfaces"]),
         hosts=net.get("hosts"),
         fstab=fstab,

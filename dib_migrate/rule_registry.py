@@ -40,7 +40,8 @@ NET_STATIC = _rule("net-static", "network", "keep a static address, gateway and 
                    "profile may change them", _seed("IP Address and MAC Addresses"))
 NET_DHCP = _rule("net-dhcp", "network", "keep DHCP; nothing of the old lease is kept",
                  _seed("IP Address and MAC Addresses"))
-NET_HOSTS = _rule("net-hosts", "network", "/etc/hosts kept; rewritten for a changed address",
+NET_HOSTS = _rule("net-hosts", "network", "/etc/hosts kept; rewritten for a changed address (a NIC moved to DHCP "
+                  "leaves its names on 127.0.1.1)",
                   _seed("IP Address and MAC Addresses"), always=True)
 NET_MAC = _rule("net-mac", "network", "no MAC bindings (udev persistent-net rules, HWADDR, hwaddress, mac-address, "
                 "macaddress, MACAddress=); udev's persistent-net generator masked",
@@ -50,25 +51,33 @@ NET_IFNAMES = _rule("net-ifnames", "network", "`net.ifnames=0 biosdevname=0` kee
 # ---------------------------------------------------------------------------- packages
 PKG_REBUILD = _rule("pkg-rebuild", "packages", "the scanned package list on DIB's base (packages strategy)", BEYOND)
 PKG_KERNEL = _rule("pkg-kernel", "packages", "Xen PV source or no kernel: standard kernel + bootloader injected, "
-                   "Xen-only kernels removed", _seed("New Libraries Added"))
+                   "Xen-only kernels (`linux-image-*-xen*`, `kernel-xen*`) removed", _seed("New Libraries Added"))
 PKG_CLOUD_INIT = _rule("pkg-cloud-init", "packages", "cloud-init on openstack (ConfigDrive/OpenStack datasources, "
-                       "network left to the kept config)", _seed("New Libraries Added"))
+                       "network left to the kept config), configured on every target where the image runs it; "
+                       "`--identity keep`: no hostname, host key, network or authorized_keys change",
+                       _seed("New Libraries Added"))
 PKG_AZURE_AGENT = _rule("pkg-azure-agent", "packages", "the Azure Linux agent on azure (installed, enabled, "
                         "no swap on the OS disk)", _seed("New Libraries Added"))
 PKG_WHITEBOX = _rule("pkg-whitebox", "files", "first-boot configuration from an install profile (root password, "
                      "keyboard, timezone, NICs, boot scripts)", _seed("New Libraries Added"))
+PKG_DIB_BASE = _rule("pkg-dib-base", "packages", "what DIB's own elements install on every image (debian-minimal "
+                     "with its Recommends, base's tools, debootstrap's packages) is named; base's open-iscsi is "
+                     "not installed", BEYOND)
 AGENT_REMOVE = _rule("agent-remove", "packages", "old platform's guest agents (open-vm-tools, xe-guest-utilities, "
                      "VirtualBox additions, hyperv-daemons off Azure) removed", BEYOND)
 # ---------------------------------------------------------------------------- files
 OVERLAY = _rule("overlay", "files", "the server's own files over the image with numeric owners, modes, xattrs, "
-                "ACLs; uids/gids the rebuild shifted reconciled", BEYOND)
+                "ACLs; uids/gids the rebuild shifted reconciled; accounts only the image's packages create are "
+                "kept (moved to a free id where the source uses theirs)", BEYOND)
 OVERLAY_LINKS = _rule("overlay-links", "files", "links the rebuild's install scripts create under /etc that the "
                       "source did not have (a default site it had disabled) are removed", BEYOND)
 FSTAB_NFS = _rule("fstab-nfs", "files", "NFS lines dropped", _seed("Contents of /etc/fstab File"))
 FSTAB_BLOCKDEV = _rule("fstab-blockdev", "files", "root by UUID; /dev/xvd*-style lines dropped; other disks by "
                        "UUID/LABEL get `nofail`", BEYOND)
-FSTAB_SWAP = _rule("fstab-swap", "files", "swap files kept with nofail, swap devices dropped; none on Azure's OS disk",
-                   BEYOND)
+FSTAB_SWAP = _rule("fstab-swap", "files", "swap files kept with nofail (the file itself is never captured), "
+                   "swap devices dropped; none on Azure's OS disk", BEYOND)
+FSTAB_REMOTE = _rule("fstab-remote", "files", "remote shares that stay (CIFS, GlusterFS, sshfs, ...) get `nofail`",
+                     BEYOND)
 FSTAB_KEEP = _rule("fstab-keep", "files", "other fstab lines kept as scanned", BEYOND)
 CLOCK_ADJTIME = _rule("clock-adjtime", "files", "drift history dropped, UTC/LOCAL kept",
                       _seed("System Clock /etc/adjtime"))
@@ -81,11 +90,13 @@ PACKER_PROVISION = _rule("packer-provision", "files", "`--packer`: a temporary r
 GROWROOT = _rule("growroot", "boot", "root grown to the new disk at first boot (cloud-init's growpart or "
                  "migrate-growroot)", BEYOND, always=True)
 # ---------------------------------------------------------------------------- services
-SVC_KEEP = _rule("svc-keep", "services", "every other service keeps its scanned state", BEYOND)
-SVC_LIBVIRTD = _rule("svc-libvirtd", "services", "libvirtd off", _seed("Service State"), always=True)
+SVC_KEEP = _rule("svc-keep", "services", "every other unit (services, timers, sockets, paths, template "
+                 "instances) keeps its scanned state", BEYOND)
+SVC_LIBVIRTD = _rule("svc-libvirtd", "services", "libvirtd and its sockets off", _seed("Service State"), always=True)
 SVC_SSHD = _rule("svc-sshd", "services", "sshd on", _seed("Service State"), always=True)
 SVC_NETWORK = _rule("svc-network", "services", "NetworkManager or network(ing) on", _seed("Service State"))
-SVC_FIREWALL = _rule("svc-firewall", "services", "iptables/ip6tables off unless `--firewall`", _seed("Service State"))
+SVC_FIREWALL = _rule("svc-firewall", "services", "the firewall off unless `--firewall`, which keeps only the "
+                     "tool the source ran", _seed("Service State"))
 EC2_SERVICES = _rule("ec2-services", "services", "hal, haldaemon, iptables, ip6tables off; network on",
                      _seed("EC2 AMI Image"))
 OPENSTACK_SERVICES = _rule("openstack-services", "services", "hal, haldaemon, iptables, ip6tables off; network on",
@@ -96,7 +107,8 @@ BOOT_REGEN = _rule("boot-regen", "boot", "grub configuration and a generic (not 
                    _seed("Service State"), always=True)
 BOOT_DRIVERS = _rule("boot-drivers", "boot", "the target's drivers in the initramfs (virtio / nvme, ena, "
                      "xen-blkfront/netfront / hv_vmbus, hv_storvsc, hv_netvsc)", BEYOND, always=True)
-BOOT_CONSOLE = _rule("boot-console", "boot", "serial console on the kernel command line", BEYOND, always=True)
+BOOT_CONSOLE = _rule("boot-console", "boot", "serial console on the kernel command line; it takes the "
+                     "login a Xen console getty (`serial-getty@hvc0`) had", BEYOND, always=True)
 BOOT_AZURE = _rule("boot-azure", "boot", "Azure's `earlyprintk=ttyS0 rootdelay=300`", BEYOND)
 # ---------------------------------------------------------------------------- pre-flight
 PREFLIGHT_BASE = _rule("preflight-base", "preflight", "blocker: a release DIB cannot rebuild under the packages "
@@ -119,6 +131,14 @@ LIVE_RUNNING = _rule("live-running", "preflight", "warning: a database's or serv
 DELTA_REPORT = _rule("delta-report", "preflight", "blocker: a delta scan (`scan --since`) is laid over its image "
                      "with `resync`, never built alone", BEYOND)
 PREFLIGHT_CRYPT = _rule("preflight-crypt", "preflight", "warning: encrypted volumes cannot be carried over", BEYOND)
+PREFLIGHT_DISK = _rule("preflight-disk", "preflight", "warning: a second disk whose files the scan did not capture "
+                       "is not carried", BEYOND)
+PREFLIGHT_LOGS = _rule("preflight-logs", "preflight", "warning: DIB empties /var/log at the end of the build; the "
+                       "source's logs arrive empty", BEYOND)
+PREFLIGHT_STATIC = _rule("preflight-static", "preflight", "warning: static addresses kept on ec2/azure need the same "
+                         "private address on the instance (or `--network dhcp`)", BEYOND)
+PREFLIGHT_NETWORK = _rule("preflight-network", "preflight", "warning: bonds, VLANs, bridges, static routes, MTU and "
+                          "DNS search domains the rendered network configuration does not carry", BEYOND)
 
 
 def table(format="table"):

@@ -1,6 +1,8 @@
 """What every family answers; subclasses override only what differs."""
 import abc
 
+from ..scan.boot import XEN_KERNEL
+
 
 class Family(abc.ABC):
     name = None
@@ -28,8 +30,6 @@ class Family(abc.ABC):
     azure_agent_package = "WALinuxAgent"
     azure_agent_service = "waagent"
     growroot_packages = ("cloud-utils-growpart",)
-    # packages that only make sense on a PV guest booted by its host's kernel
-    xen_only_kernels = ("kernel-xen",)
     # old platform -> its guest agents (removed unless the target is that platform)
     platform_agents = {
         "vmware": ("open-vm-tools", "open-vm-tools-desktop", "vmware-tools"),
@@ -51,6 +51,9 @@ class Family(abc.ABC):
     }
     # distro -> DIB base element for the packages strategy, or None when DIB cannot rebuild it
     dib_bases = {}
+    # what DIB's base elements install on every image of the family, beyond the scanned list:
+    # (package, who installs it, whether its Recommends come too)
+    dib_base_packages = ()
     # package-manager element DIB needs under the rootfs strategy
     rootfs_package_element = None
 
@@ -128,5 +131,9 @@ class Family(abc.ABC):
         return {"/etc/dracut.conf.d/90-dib-migrate.conf":
                 'hostonly="no"\nadd_drivers+=" %s "\n' % " ".join(drivers)}
 
+    def is_xen_kernel(self, name):
+        """A kernel that only boots as a Xen PV guest (the scanner's pattern: one place)."""
+        return bool(XEN_KERNEL.match(name))
+
     def is_kernel_package(self, name):
-        return name in self.xen_only_kernels or name in self.kernel_packages()
+        return self.is_xen_kernel(name) or name in self.kernel_packages()

@@ -22,7 +22,6 @@ class Debian(Family):
     azure_agent_package = "waagent"
     azure_agent_service = "walinuxagent"
     growroot_packages = ("cloud-guest-utils",)
-    xen_only_kernels = ("linux-image-xen-amd64", "linux-image-xen-686", "linux-image-2.6-xen-amd64")
     dib_bases = {
         "debian": lambda r: ("debian-minimal", r.codename or {"10": "buster", "11": "bullseye", "12": "bookworm",
                                                               "13": "trixie"}.get(r.version.split(".")[0], "")),
@@ -34,6 +33,15 @@ class Debian(Family):
     # also fail networking.service when ifupdown is installed)
     dib_environment = {"DIB_APT_MINIMAL_CREATE_INTERFACES": "0"}
     default_mirror = _DEFAULT_MIRROR
+    # debian-minimal's root.d installs these before the dpkg element turns Recommends off;
+    # base's 03-baseline-tools and debootstrap's package-installs add the rest
+    dib_base_packages = (
+        ("systemd-sysv", "debian-minimal", True), ("busybox", "debian-minimal", True),
+        ("sudo", "debian-minimal", True), ("gnupg2", "debian-minimal", True), ("python3", "debian-minimal", True),
+        ("apt-transport-https", "base", False), ("software-properties-common", "base", False),
+        ("adduser", "debootstrap", False), ("ca-certificates", "debootstrap", False),
+        ("locales", "debootstrap", False), ("lsb-release", "debootstrap", False),
+    )
 
     def release(self):
         # DIB's Debian elements name releases by codename

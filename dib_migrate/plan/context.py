@@ -22,8 +22,16 @@ class Context:
     def kernel_injected(self):
         """pkg-kernel applies: a PV guest booted by its host, or no kernel package at all."""
         r = self.report
-        own = [k for k in r.kernel_packages if k not in self.family.xen_only_kernels]
+        own = [k for k in r.kernel_packages if not self.family.is_xen_kernel(k)]
         return r.virtualization == "xen-pv" or not own
+
+    def carried_under(self, directory):
+        """(files, bytes) the scan's overlay holds below ``directory``; (0, 0) without an overlay."""
+        ov = self.report.overlay
+        if ov is None:
+            return 0, 0
+        from ..overlay import carried_under
+        return carried_under(ov.path, ov.compression, directory)
 
     def interface_names(self):
         """source name -> name in the image.
@@ -48,5 +56,7 @@ class Context:
             nic = self.options.profile.nic(iface.name) if self.options.profile else None
             if nic:
                 iface = replace(iface, mode=nic.mode, addresses=nic.addresses, gateway=nic.gateway, dns=nic.dns)
+            elif self.options.network == "dhcp":
+                iface = replace(iface, mode="dhcp", addresses=(), gateway=None, dns=())
             out.append(replace(iface, name=names[iface.name]))
         return out

@@ -35,7 +35,13 @@ def warnings(ctx):
     if r.firewall_active and o.firewall:
         yield Warning(R.PREFLIGHT_FIREWALL, "the scanned %s rules are kept enabled (--firewall): check they allow "
                       "SSH (tcp/22) from the new network, or you will be locked out" % r.firewall_tool)
+    from .rules.files import DEVICE_PATH
     for e in r.fstab:
+        if DEVICE_PATH.match(e.spec) and e.fstype != "swap" and e.mountpoint not in ("/", "/boot", "/boot/efi") \
+                and ctx.carried_under(e.mountpoint) == (0, 0):
+            yield Warning(R.PREFLIGHT_DISK, "%s (fstab line %d, %s %s) is not carried: it was a separate disk and "
+                          "the scan holds no file under it (size unknown to the scan); copy its data to the new "
+                          "instance yourself" % (e.mountpoint, e.index, e.spec, e.fstype))
         if e.spec.startswith("/dev/mapper/") or re.match(r"^/dev/[^/]+/[^/]+$", e.spec) \
                 and not e.spec.startswith("/dev/disk/"):
             yield Warning(R.PREFLIGHT_LVM, "fstab line %d mounts %s (LVM or device-mapper); its files are carried "
@@ -50,6 +56,25 @@ def warnings(ctx):
         yield Warning(R.OVERLAY_SETUID, "security: the overlay carries %d setuid/setgid file(s) that run with "
                       "their owner's rights in the image: %s%s" % (
                           len(r.overlay.setuid), ", ".join(shown), " and %d more" % more if more else ""))
+    if r.overlay is not None and o.strategy == "packages":
+        logs, _size = ctx.carried_under("/var/log")
+        if logs:
+            yield Warning(R.PREFLIGHT_LOGS, "DIB empties every file under /var/log at the end of the build: the "
+                          "source's logs (%d entries in the overlay) arrive empty; keep a copy of the scan" % logs)
+    for i in r.interfaces:
+        facts = i.device_facts()
+        if facts:
+            # the rendered configuration is address, gateway and name servers per interface: say what it lacks
+            yield Warning(R.PREFLIGHT_NETWORK, "%s: %s NOT carried into the image's %s configuration; set "
+                          "%s up on the new instance by hand" % (i.name, "; ".join(facts), r.network_manager,
+                                                                 "them" if len(facts) > 1 else "it"))
+    if ctx.target.name in ("ec2", "azure"):
+        static = [i for i in ctx.interfaces() if i.mode == "static"]
+        if static:
+            yield Warning(R.PREFLIGHT_STATIC, "%s keep their static addresses (%s): give the %s instance the same "
+                          "private address(es), or use --network dhcp" % (
+                              ", ".join(i.name for i in static),
+                              ", ".join(a for i in static for a in i.addresses), ctx.target.name))
     if r.overlay is None:
         yield Warning(R.PREFLIGHT_OVERLAY, "the report has no overlay: only packages are rebuilt, no files "
                       "of the server are carried")

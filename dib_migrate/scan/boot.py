@@ -5,7 +5,31 @@ import re
 from .names import valid
 
 
+def pid1_init(proc="/proc"):
+    """The running init system from PID 1's executable (a live scan), or None when unreadable."""
+    try:
+        exe = os.readlink(os.path.join(proc, "1/exe"))
+    except OSError:
+        try:
+            with open(os.path.join(proc, "1/comm")) as f:
+                exe = f.read().strip()
+        except (OSError, IOError):
+            return None
+    name = os.path.basename(exe.split(" ")[0])
+    if name == "systemd":
+        return "systemd"
+    if name == "upstart" or "upstart" in exe:
+        return "upstart"
+    if name == "init":
+        return None          # sysvinit, or an init that re-execs: the files below decide
+    return None
+
+
 def detect_init_system(root, names):
+    if root.live:
+        running = pid1_init()
+        if running:
+            return running
     init = root.readlink("/sbin/init") or root.readlink("/usr/sbin/init") or ""
     try:
         resolved = root.resolve("/sbin/init")
@@ -20,6 +44,10 @@ def detect_init_system(root, names):
         return "systemd"
     return "sysv"
 
+
+# Xen-only kernels, old Debian (linux-image-2.6.32-5-xen-amd64, linux-image-xen-686) and
+# RPM (kernel-xen, kernel-xenU, kernel-xenpae) style
+XEN_KERNEL = re.compile(r"^(linux-image-(.+-)?xen(-.+)?|kernel-xen(U|pae)?)$")
 
 KERNEL_PACKAGE = re.compile(r"^(linux-image-.+|kernel|kernel-(xen|PAE|pae|core|default|uek|ml|lt|smp|"
                             r"hugemem|rt|xenU|bigsmp|desktop|preempt|ec2|azure|64k)|pve-kernel-.+|"

@@ -24,6 +24,12 @@ def parse_fstab(text, progress=None):
     return out
 
 
+def swap_files(entries):
+    """The swap files (not devices) the fstab entries name."""
+    return [e["spec"] for e in entries
+            if e["fstype"] == "swap" and e["spec"].startswith("/") and not e["spec"].startswith("/dev/")]
+
+
 def fstab_ok(entry, progress):
     if all(valid("fstab_word", entry[k]) for k in ("spec", "mountpoint", "options")):
         return True

@@ -1,6 +1,8 @@
 """Virtualization and firmware the source runs on."""
 import os
 
+from .boot import XEN_KERNEL
+
 
 DMI_VENDORS = (
     ("qemu", "kvm"), ("kvm", "kvm"), ("bochs", "kvm"), ("openstack", "kvm"), ("amazon ec2", "kvm"),
@@ -70,7 +72,6 @@ def scanned_virtualization(root, names):
     if root.live:
         return detect_virtualization()
     # a disk seen from outside has no /proc or /sys of its own; only a Xen PV kernel says anything
-    if names & {"kernel-xen", "kernel-xenU"} or any(n.startswith("linux-image-") and n.endswith("-xen")
-                                                    for n in names):
+    if any(XEN_KERNEL.match(n) for n in names):
         return "xen-pv"
     return "unknown"

@@ -7,7 +7,7 @@ from .boot import detect_bootloader, detect_init_system, kernel_packages, runnin
 from .command import run
 from .errors import ScanRefused
 from .etc_symlinks import etc_symlinks
-from .fstab import fstab_ok, parse_fstab
+from .fstab import fstab_ok, parse_fstab, swap_files
 from .host import detect_host
 from .mounts import mounted_excludes
 from .names import valid
@@ -115,6 +115,10 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     inner_out = _inside(root, outdir)
     if inner_out:
         skip.add(inner_out)
+    # a swap file is memory, not data (and as big as the RAM it backs): never captured
+    for path in swap_files(report["fstab"]):
+        skip.add(path)
+        progress.phase("swap file %s left out of the overlay" % path)
     with live.quiesced():
         selection, archive_name, digest = _select_and_archive(
             root, mode, live, package_files, fmt, hollow, skip, excludes, exclude_secrets, outdir, progress, report)

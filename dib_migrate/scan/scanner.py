@@ -44,8 +44,8 @@ from .root import Root, check_linux_root  # noqa: F401
 from .scan_root import scan  # noqa: F401
 from .security import detect_firewall, detect_selinux  # noqa: F401
 from .units import (  # noqa: F401
-    SYSTEMD_ADMIN_DIR, SYSTEMD_VENDOR_DIRS, SYSV_SKIP, default_runlevel, detect_services, systemd_services,
-    sysv_services, upstart_services)
+    SYSTEMD_ADMIN_DIR, SYSTEMD_VENDOR_DIRS, SYSV_SKIP, UNIT_TYPES, default_runlevel, detect_services,
+    systemd_services, sysv_services, unit_name, upstart_services)
 from .users import parse_accounts  # noqa: F401
 from .version import SCANNER_VERSION, SCHEMA_VERSION  # noqa: F401
 from .yamlread import SimpleYAMLError, parse_simple_yaml  # noqa: F401

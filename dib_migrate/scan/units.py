@@ -8,6 +8,13 @@ from .names import valid
 
 SYSTEMD_VENDOR_DIRS = ("/usr/lib/systemd/system", "/lib/systemd/system")
 SYSTEMD_ADMIN_DIR = "/etc/systemd/system"
+# unit types whose boot state an admin sets; services are reported without their suffix
+UNIT_TYPES = (".service", ".timer", ".socket", ".path")
+
+
+def unit_name(filename):
+    """The report's name of a unit file: nginx (a service), man-db.timer, getty@tty1."""
+    return filename[:-len(".service")] if filename.endswith(".service") else filename
 
 
 def systemd_services(root):
@@ -25,8 +32,8 @@ def systemd_services(root):
     aliases = set()
     for d in list(reversed(vendor_dirs)) + [SYSTEMD_ADMIN_DIR]:
         for name in root.listdir(d):
-            if not name.endswith(".service") or name.endswith("@.service") or "@" in name:
-                continue
+            if not name.endswith(UNIT_TYPES) or "@" in name:
+                continue      # templates have no state of their own; their instances are below
             inner = "%s/%s" % (d, name)
             target = root.readlink(inner)
             if target is not None:
@@ -39,13 +46,22 @@ def systemd_services(root):
             elif not os.path.isfile(root.host(inner)):
                 continue
             units[name] = (inner, False)
-    enabled = set()
+    enabled, instances = set(), set()
     for d in root.listdir(SYSTEMD_ADMIN_DIR):
         if d.endswith((".wants", ".requires")) and root.isdir(SYSTEMD_ADMIN_DIR + "/" + d):
             for link in root.listdir("%s/%s" % (SYSTEMD_ADMIN_DIR, d)):
                 target = root.readlink("%s/%s/%s" % (SYSTEMD_ADMIN_DIR, d, link)) or link
                 enabled.add(link)
                 enabled.add(os.path.basename(target))
+                if "@" in link and not link.split("@", 1)[1].startswith(".") and link.endswith(UNIT_TYPES):
+                    instances.add(link)      # getty@tty1.service, serial-getty@hvc0.service
+    # an instance masked by the admin (/etc/systemd/system/serial-getty@hvc0.service -> /dev/null)
+    for name in root.listdir(SYSTEMD_ADMIN_DIR):
+        if "@" in name and not name.split("@", 1)[1].startswith(".") and name.endswith(UNIT_TYPES):
+            if root.readlink("%s/%s" % (SYSTEMD_ADMIN_DIR, name)) == "/dev/null":
+                units[name] = ("%s/%s" % (SYSTEMD_ADMIN_DIR, name), True)
+    for name in instances:
+        units.setdefault(name, (None, False))
     out = []
     for name in sorted(units):
         inner, masked = units[name]
@@ -55,12 +71,12 @@ def systemd_services(root):
             state = "masked"
         elif name in enabled:
             state = "enabled"
-        elif _has_install_section(root.read(inner) or ""):
+        elif inner and _has_install_section(root.read(inner) or ""):
             state = "disabled"
         else:
             continue      # static units cannot be enabled or disabled
-        out.append({"name": name[:-len(".service")], "state": state})
-    known = set(s["name"] for s in out) | set(n[:-8] for n in units) | set(n[:-8] for n in aliases)
+        out.append({"name": unit_name(name), "state": state})
+    known = set(s["name"] for s in out) | set(unit_name(n) for n in units) | set(unit_name(n) for n in aliases)
     # init scripts without a unit run through systemd-sysv-generator: rc links decide
     for svc in sysv_services(root, default_runlevel(root, "debian")):
         name = svc["name"][:-3] if svc["name"].endswith(".sh") else svc["name"]

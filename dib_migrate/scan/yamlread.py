@@ -81,6 +81,8 @@ def _yaml_block(lines, pos, indent):
 
 def _yaml_value(text):
     text = text.strip()
+    if text == "{}":
+        return {}       # netplan's "eno1: {}" (a member with no settings of its own)
     if text.startswith(("&", "*", "!", "|", ">", "{")):
         raise SimpleYAMLError("unsupported YAML: %r" % text)
     if text.startswith("["):

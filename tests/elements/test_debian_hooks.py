@@ -29,7 +29,16 @@ def built(tmp_path_factory):
         f.write("deploy:x:1000:1000::/home/deploy:/bin/bash\n")
     with open(root / "etc/group", "a") as f:
         f.write("deploy:x:1000:\n")
+    # accounts only the rebuilt image has (its packages made them); "clash" has the source's gid 1001
+    with open(root / "etc/passwd", "a") as f:
+        f.write("systemd-timesync:x:990:990:systemd Time Synchronization:/:/usr/sbin/nologin\n")
+    with open(root / "etc/shadow", "a") as f:
+        f.write("systemd-timesync:!*:19000::::::\n")
+    with open(root / "etc/group", "a") as f:
+        f.write("systemd-timesync:x:990:\nrender:x:989:\nclash:x:1001:\n")
     (root / "srv/deploy-data").write_text("x\n")
+    (root / "srv/clash-data").write_text("x\n")
+    os.chown(root / "srv/clash-data", 0, 1001)
     os.chown(root / "srv/deploy-data", 1000, 1000)
     (root / "etc/udev/rules.d").mkdir(parents=True, exist_ok=True)
     (root / "etc/udev/rules.d/70-persistent-net.rules").write_text('ATTR{address}=="52:54:00:12:34:56"\n')
@@ -115,6 +124,19 @@ def test_shifted_ids_reconciled(built):
     # the databases name the source ids
     assert "deploy:x:1001:1001:" in (root / "etc/passwd").read_text()
     assert "\n_ssh:x:102:" in (root / "etc/group").read_text()
+
+
+def test_image_only_accounts_merged(built):
+    root = built["root"]
+    passwd, group = (root / "etc/passwd").read_text(), (root / "etc/group").read_text()
+    assert "\nsystemd-timesync:x:990:990:" in passwd and "\nrender:x:989:" in group
+    assert "\nsystemd-timesync:!*:" in (root / "etc/shadow").read_text()
+    # the source's ids win: an image group holding a source gid moves to a free id, and its files with it
+    assert "\ndeploy:x:1001:" in group
+    clash = [ln.split(":") for ln in group.splitlines() if ln.startswith("clash:")]
+    assert len(clash) == 1 and clash[0][2] not in ("1001", "") and int(clash[0][2]) < 1000
+    assert _owner(root / "srv/clash-data")[1] == int(clash[0][2])
+    assert passwd.count("\nsystemd-timesync:") == 1
 
 
 def test_network_written_mac_bindings_removed(built):

@@ -4,7 +4,6 @@ behaves like the source. Slow (builds take minutes); runs as root."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from tests.support import fixture as fx
 from tests.support.dibhost import cli
+from tests.support.imagecopy import altered_copy
 from tests.support import vm as vmlib
 
 pytestmark = pytest.mark.functional
@@ -180,29 +180,14 @@ def test_azure_fixed_vhd_verifies(build):
 # --------------------------------------------------------------------------- broken image
 def _tamper(raw, workdir):
     """Undo two hooks' work in a copy of a raw image: libvirtd enabled again, an NFS line back."""
-    copy = workdir / "broken.raw"
-    subprocess.run(["cp", "--sparse=always", str(raw), str(copy)], check=True)
-    loop = subprocess.run(["losetup", "-f", "--show", str(copy)], check=True, capture_output=True,
-                          text=True).stdout.strip()
-    mnt = workdir / "broken-mnt"
-    mnt.mkdir(exist_ok=True)
-    try:
-        subprocess.run(["partx", "-a", loop], check=False, capture_output=True)
-        part = loop + "p1" if os.path.exists(loop + "p1") else loop
-        subprocess.run(["mount", part, str(mnt)], check=True)
-        try:
-            wants = mnt / "etc/systemd/system/multi-user.target.wants/libvirtd.service"
-            if os.path.lexists(wants):
-                wants.unlink()
-            os.symlink("/lib/systemd/system/libvirtd.service", wants)
-            with open(mnt / "etc/fstab", "a") as f:
-                f.write("nas.example.test:/export/www /srv/shared nfs rw,hard,intr 0 0\n")
-        finally:
-            subprocess.run(["umount", str(mnt)], check=True)
-    finally:
-        subprocess.run(["partx", "-d", loop], check=False, capture_output=True)
-        subprocess.run(["losetup", "-d", loop], check=False)
-    return copy
+    def mutate(mnt):
+        wants = mnt / "etc/systemd/system/multi-user.target.wants/libvirtd.service"
+        if os.path.lexists(wants):
+            wants.unlink()
+        os.symlink("/lib/systemd/system/libvirtd.service", wants)
+        with open(mnt / "etc/fstab", "a") as f:
+            f.write("nas.example.test:/export/www /srv/shared nfs rw,hard,intr 0 0\n")
+    return altered_copy(raw, workdir, mutate)
 
 
 def test_broken_image_fails_verify(build, workdir):
@@ -217,4 +202,3 @@ def test_broken_image_fails_verify(build, workdir):
         Path(broken).unlink()
     # and bad input is exit 2, not a failure
     assert cli("verify", workdir / "no-such.img", "--plan", ec2.plan_path, check=False).returncode == 2
-    shutil.rmtree(workdir / "broken-mnt", ignore_errors=True)

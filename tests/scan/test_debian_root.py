@@ -91,20 +91,23 @@ def test_packages_match_dpkg_query(web):
 
 def test_services_match_systemctl(web):
     fx, out = web
-    text = subprocess.run(["systemctl", "--root", str(fx.root), "list-unit-files", "--type=service",
-                           "--no-legend", "--no-pager"], stdout=subprocess.PIPE, check=True, text=True).stdout
+    text = subprocess.run(["systemctl", "--root", str(fx.root), "list-unit-files",
+                           "--type=service,timer,socket,path", "--no-legend", "--no-pager"],
+                          stdout=subprocess.PIPE, check=True, text=True).stdout
     expected = {}
     for line in text.splitlines():
         unit, state = line.split()[:2]
         if "@" not in unit and state in ("enabled", "disabled", "masked"):
-            expected[unit[:-len(".service")]] = state
+            expected[S.unit_name(unit)] = state
     got = {s["name"]: s["state"] for s in load(out)["services"]}
     for name, state in expected.items():
         assert got.get(name) == state, name
-    # anything beyond systemctl's list is an init script systemd would generate a unit for
+    assert any(n.endswith(".timer") for n in got) and any(n.endswith(".socket") for n in got)
+    # beyond systemctl's list: init scripts systemd would generate a unit for, enabled template instances
     for extra in set(got) - set(expected):
         init_d = fx.root / "etc/init.d"
-        assert (init_d / extra).exists() or (init_d / (extra + ".sh")).exists()
+        assert (init_d / extra).exists() or (init_d / (extra + ".sh")).exists() or "@" in extra, extra
+    assert got.get("getty@tty1") == "enabled"
     for name in ("libvirtd", "netfilter-persistent", "ssh", "nginx", "networking"):
         assert got[name] == "enabled"
 

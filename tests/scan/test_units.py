@@ -131,6 +131,10 @@ def test_offline_root_virtualization_is_unknown_unless_a_xen_kernel_says_so(tmp_
     root = S.Root(str(fake_root(tmp_path)))
     assert S._virtualization(root, {"bash"}) == "unknown"
     assert S._virtualization(root, {"kernel-xen"}) == "xen-pv"
+    for name in ("linux-image-2.6.32-5-xen-amd64", "linux-image-2.6.26-2-xen-686", "linux-image-4.19.0-xen",
+                 "kernel-xenU"):
+        assert S._virtualization(root, {name}) == "xen-pv", name
+    assert S._virtualization(root, {"linux-image-6.1.0-27-amd64"}) == "unknown"
 
 
 # --- network ----------------------------------------------------------------------------------
@@ -244,6 +248,38 @@ def test_systemd_networkd(tmp_path):
                                   "config_file": "/etc/systemd/network/10-eth0.network"}]
 
 
+# --- systemd units of every type --------------------------------------------------------------
+
+def _link(root, path, target):
+    p = Path(root) / path.lstrip("/")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, p)
+
+
+def test_units_of_every_type_and_template_instances(tmp_path):
+    install = "[Unit]\nDescription=x\n[Install]\nWantedBy=%s\n"
+    root = fake_root(tmp_path, {
+        "/lib/systemd/system/nginx.service": install % "multi-user.target",
+        "/lib/systemd/system/man-db.timer": install % "timers.target",
+        "/lib/systemd/system/backup.timer": install % "timers.target",
+        "/lib/systemd/system/ssh.socket": install % "sockets.target",
+        "/lib/systemd/system/certs.path": install % "paths.target",
+        "/lib/systemd/system/getty@.service": install % "getty.target",
+        "/lib/systemd/system/serial-getty@.service": install % "getty.target",
+        "/lib/systemd/system/systemd-journald.socket": "[Unit]\nDescription=static\n",
+    })
+    wants = "/etc/systemd/system/%s.wants/%s"
+    _link(root, wants % ("multi-user.target", "nginx.service"), "/lib/systemd/system/nginx.service")
+    _link(root, wants % ("timers.target", "backup.timer"), "/lib/systemd/system/backup.timer")
+    _link(root, wants % ("getty.target", "getty@tty1.service"), "/lib/systemd/system/getty@.service")
+    _link(root, wants % ("getty.target", "serial-getty@hvc0.service"), "/lib/systemd/system/serial-getty@.service")
+    _link(root, "/etc/systemd/system/certs.path", "/dev/null")
+    got = {s["name"]: s["state"] for s in S.detect_services(S.Root(str(root)), "systemd", "debian")}
+    assert got == {"nginx": "enabled", "man-db.timer": "disabled", "backup.timer": "enabled",
+                   "ssh.socket": "disabled", "certs.path": "masked", "getty@tty1": "enabled",
+                   "serial-getty@hvc0": "enabled"}
+
+
 # --- services on sysv -------------------------------------------------------------------------
 
 def test_sysv_rc_links_in_the_default_runlevel(tmp_path):
@@ -319,3 +355,183 @@ def test_refuses_an_unwritable_output_directory(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert S.main(["--root", str(root), "-o", str(tmp_path / "file/out")]) == 2
     assert "not writable" in capsys.readouterr().err
+
+
+# --- network devices: bonds, VLANs, bridges, routes, MTU, DNS search ------------------------------
+
+IFUPDOWN_DEVICES = """\
+auto eno1
+iface eno1 inet manual
+    bond-master bond0
+auto eno2
+iface eno2 inet manual
+    bond-master bond0
+auto bond0
+iface bond0 inet static
+    address 10.0.0.5/24
+    gateway 10.0.0.1
+    bond-slaves none
+    bond-mode active-backup
+    mtu 9000
+    dns-nameservers 10.0.0.2
+    dns-search example.lan
+    post-up ip route add 10.9.0.0/16 via 10.0.0.254
+    up route add -net 172.16.0.0 netmask 255.255.0.0 gw 10.0.0.253
+auto bond0.100
+iface bond0.100 inet static
+    address 10.100.0.5/24
+    vlan-raw-device bond0
+auto br0
+iface br0 inet dhcp
+    bridge_ports eth3 eth4
+"""
+
+NETPLAN_DEVICES = """\
+network:
+  version: 2
+  ethernets:
+    eno1: {}
+    eno2: {}
+  bonds:
+    bond0:
+      interfaces: [eno1, eno2]
+      parameters:
+        mode: active-backup
+      addresses: [10.0.0.5/24]
+      mtu: 9000
+      nameservers:
+        addresses: [10.0.0.2]
+        search: [example.lan]
+      routes:
+        - to: default
+          via: 10.0.0.1
+        - to: 10.9.0.0/16
+          via: 10.0.0.254
+  vlans:
+    bond0.100:
+      id: 100
+      link: bond0
+      addresses: [10.100.0.5/24]
+  bridges:
+    br0:
+      interfaces: [eth3, eth4]
+      dhcp4: true
+"""
+
+
+@pytest.mark.parametrize("manager,path,text,names", [
+    ("ifupdown", "/etc/network/interfaces", IFUPDOWN_DEVICES, {"ifupdown"}),
+    ("netplan", "/etc/netplan/50-cloud.yaml", NETPLAN_DEVICES, {"netplan.io"}),
+])
+def test_network_device_kinds(tmp_path, manager, path, text, names):
+    root = fake_root(tmp_path, {path: text})
+    net = S.detect_network(S.Root(str(root)), names, [], S.Progress(quiet=True))
+    assert net["manager"] == manager
+    got = {i["name"]: i for i in net["interfaces"]}
+    bond, vlan, br = got["bond0"], got["bond0.100"], got["br0"]
+    assert (bond["kind"], bond["members"], bond["bond_mode"]) == ("bond", ["eno1", "eno2"], "active-backup")
+    assert bond["mtu"] == 9000 and bond["dns_search"] == ["example.lan"] and bond["gateway"] == "10.0.0.1"
+    assert {"to": "10.9.0.0/16", "via": "10.0.0.254"} in bond["routes"]
+    assert (vlan["kind"], vlan["parent"], vlan["vlan_id"], vlan["addresses"]) == ("vlan", "bond0", 100,
+                                                                                  ["10.100.0.5/24"])
+    assert (br["kind"], br["members"], br["mode"]) == ("bridge", ["eth3", "eth4"], "dhcp")
+    if manager == "ifupdown":
+        assert {"to": "172.16.0.0/16", "via": "10.0.0.253"} in bond["routes"]
+
+
+def test_swap_files_are_never_captured(tmp_path):
+    import io
+    import subprocess
+    import tarfile
+    root = fake_root(tmp_path, {"/etc/os-release": "ID=debian\nVERSION_ID=\"12\"\n",
+                                "/etc/fstab": "/dev/vda1 / ext4 defaults 0 1\n/swap.img none swap sw 0 0\n",
+                                "/swap.img": "SWAPSPACE2" + "\0" * 4096,
+                                "/srv/data.txt": "kept\n"})
+    out = tmp_path / "out"
+    assert S.main(["--root", str(root), "-o", str(out), "-q"]) == 0
+    report = yaml.safe_load((out / "report.yaml").read_text())
+    data = (out / report["overlay"]["archive"]).read_bytes()
+    if data[:4] == b"\x28\xb5\x2f\xfd":
+        data = subprocess.run(["zstd", "-dc"], input=data, stdout=subprocess.PIPE, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        names = {m.name.lstrip("./") for m in tar.getmembers()}
+    assert "srv/data.txt" in names and "swap.img" not in names
+    assert [e["spec"] for e in report["fstab"] if e["fstype"] == "swap"] == ["/swap.img"]
+
+
+def test_live_addresses_of_a_host_without_network_configuration():
+    from dib_migrate.scan.network.detect import live_interfaces
+    addr = ("1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"
+            "2: eth0    inet 172.17.0.2/16 brd 172.17.255.255 scope global eth0\\       valid_lft forever\n"
+            "2: eth0    inet6 fe80::42:acff:fe11:2/64 scope link \\       valid_lft forever\n"
+            "3: ens4    inet 10.1.2.3/24 metric 100 brd 10.1.2.255 scope global dynamic ens4\\ valid_lft 3000sec\n")
+    route = "default via 172.17.0.1 dev eth0 \n"
+    got = {i["name"]: i for i in live_interfaces(addr, route)}
+    assert got["eth0"]["mode"] == "static" and got["eth0"]["addresses"] == ["172.17.0.2/16"]
+    assert got["eth0"]["gateway"] == "172.17.0.1"
+    assert got["ens4"]["mode"] == "dhcp" and got["ens4"]["addresses"] == []
+    assert "lo" not in got
+
+
+def test_pid1_decides_the_init_system_of_a_live_scan(tmp_path):
+    from dib_migrate.scan.boot import pid1_init
+    (tmp_path / "1").mkdir()
+    os.symlink("/usr/lib/systemd/systemd", tmp_path / "1" / "exe")
+    assert pid1_init(str(tmp_path)) == "systemd"
+    other = tmp_path / "other"
+    (other / "1").mkdir(parents=True)
+    (other / "1" / "comm").write_text("init\n")
+    assert pid1_init(str(other)) is None
+
+
+def test_an_interface_configured_twice_is_warned(tmp_path):
+    eth0 = "network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [%s]\n"
+    root = fake_root(tmp_path, {"/etc/netplan/50-a.yaml": eth0 % "10.0.0.5/24",
+                                "/etc/netplan/60-b.yaml": eth0 % "10.0.0.6/24"})
+    warned = []
+    progress = S.Progress(quiet=True)
+    progress.warn = warned.append
+    net = S.detect_network(S.Root(str(root)), {"netplan.io"}, [], progress)
+    assert [i["addresses"] for i in net["interfaces"]] == [["10.0.0.5/24"]]
+    assert warned and "eth0 is configured twice" in warned[0] and "60-b.yaml" in warned[0]
+
+
+NM_BOND = "[connection]\nid=bond0\nuuid=1111\ntype=bond\ninterface-name=bond0\n[bond]\nmode=active-backup\n" \
+          "[ipv4]\nmethod=manual\naddress1=10.0.0.5/24,10.0.0.1\ndns=10.0.0.2;\ndns-search=example.lan;\n" \
+          "route1=10.9.0.0/16,10.0.0.254\n[ethernet]\nmtu=9000\n"
+NM_PORT = "[connection]\nid=%s\ntype=ethernet\ninterface-name=%s\nmaster=1111\nslave-type=bond\n"
+NM_VLAN = "[connection]\nid=vlan100\ntype=vlan\ninterface-name=bond0.100\n[vlan]\nid=100\nparent=bond0\n" \
+          "[ipv4]\nmethod=manual\naddress1=10.100.0.5/24\n"
+IFCFG = {
+    "/etc/sysconfig/network-scripts/ifcfg-bond0":
+        "DEVICE=bond0\nTYPE=Bond\nBONDING_MASTER=yes\nBONDING_OPTS=\"mode=active-backup miimon=100\"\n"
+        "BOOTPROTO=none\nIPADDR=10.0.0.5\nPREFIX=24\nGATEWAY=10.0.0.1\nDNS1=10.0.0.2\nDOMAIN=example.lan\n"
+        "MTU=9000\n",
+    "/etc/sysconfig/network-scripts/ifcfg-eno1": "DEVICE=eno1\nMASTER=bond0\nSLAVE=yes\nBOOTPROTO=none\n",
+    "/etc/sysconfig/network-scripts/ifcfg-eno2": "DEVICE=eno2\nMASTER=bond0\nSLAVE=yes\nBOOTPROTO=none\n",
+    "/etc/sysconfig/network-scripts/ifcfg-bond0.100":
+        "DEVICE=bond0.100\nVLAN=yes\nBOOTPROTO=none\nIPADDR=10.100.0.5\nPREFIX=24\n",
+    "/etc/sysconfig/network-scripts/route-bond0": "10.9.0.0/16 via 10.0.0.254\n",
+}
+
+
+@pytest.mark.parametrize("manager", ["NetworkManager", "network-scripts"])
+def test_network_device_kinds_keyfiles_and_ifcfg(tmp_path, manager):
+    if manager == "NetworkManager":
+        d = "/etc/NetworkManager/system-connections/"
+        files = {d + "bond0.nmconnection": NM_BOND, d + "eno1.nmconnection": NM_PORT % ("eno1", "eno1"),
+                 d + "eno2.nmconnection": NM_PORT % ("eno2", "eno2"), d + "vlan100.nmconnection": NM_VLAN}
+        names, services = {"network-manager"}, [{"name": "NetworkManager", "state": "enabled"}]
+    else:
+        files, names, services = IFCFG, {"initscripts"}, []
+    root = fake_root(tmp_path, files)
+    net = S.detect_network(S.Root(str(root)), names, services, S.Progress(quiet=True))
+    assert net["manager"] == manager
+    got = {i["name"]: i for i in net["interfaces"]}
+    assert set(got) == {"bond0", "bond0.100"}
+    bond, vlan = got["bond0"], got["bond0.100"]
+    assert (bond["kind"], sorted(bond["members"])) == ("bond", ["eno1", "eno2"])
+    assert bond["bond_mode"] == "active-backup"
+    assert bond["mtu"] == 9000 and bond["dns_search"] == ["example.lan"]
+    assert bond["routes"] == [{"to": "10.9.0.0/16", "via": "10.0.0.254"}]
+    assert (vlan["kind"], vlan["parent"], vlan["vlan_id"]) == ("vlan", "bond0", 100)

@@ -247,3 +247,10 @@ def test_targets_lists_registered_rules(capsys):
     code, out, _err = run(capsys, "targets")
     listed = [r.strip() for line in out.splitlines() if "rules:" in line for r in line.split("rules:")[1].split(",")]
     assert code == 0 and listed and set(listed) <= set(RULES) and "boot-azure" in listed
+
+
+def test_network_dhcp_option(capsys):
+    assert main(["plan", str(EXAMPLES / "debian12-web/report.yaml"), "--target", "ec2", "--network", "dhcp",
+                 "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert {c["data"]["mode"] for c in plan["changes"] if c["action"] == "set-network"} == {"dhcp"}

@@ -15,7 +15,7 @@ def test_grouped_by_area(example):
     text = table(plan_of(example("centos6-xen-pv"), "ec2"))
     heads = [line.split(" (")[0] for line in text.splitlines()
              if line and line == line.lstrip() and "(" in line]
-    assert heads[1:] == ["NETWORK", "PACKAGES", "FILES", "SERVICES", "BOOT", "BLOCKERS"]
+    assert heads[1:] == ["NETWORK", "PACKAGES", "FILES", "SERVICES", "BOOT", "BLOCKERS", "WARNINGS"]
     assert text.startswith("Plan for db02 (centos 6.10, sysv) → ec2 [raw]")
     assert "preflight-base" in text
 

@@ -7,7 +7,7 @@ import pytest
 from dib_migrate.errors import InputError
 from dib_migrate.report import load_report
 
-from .helpers import EXAMPLE_NAMES, FIXTURE_NAMES, FIXTURES, source_path
+from .helpers import EXAMPLE_NAMES, FIXTURE_NAMES, FIXTURES, source_data, source_path
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES + FIXTURE_NAMES)
@@ -119,6 +119,26 @@ def test_semantic_network_checks(derive, field, value, where):
     with pytest.raises(InputError) as e:
         derive("debian12-web", _set(("network", "interfaces", 0, field), value))
     assert e.value.field == where
+
+
+def test_duplicate_interface_names_refused(derive):
+    def m(d):
+        second = dict(d["network"]["interfaces"][0], addresses=["192.0.2.99/24"])
+        d["network"]["interfaces"].append(second)
+    with pytest.raises(InputError) as e:
+        derive("debian12-web", m)
+    n = len(source_data("debian12-web")["network"]["interfaces"])
+    assert e.value.field == "network.interfaces[%d].name" % n and "duplicate" in str(e.value)
+
+
+def test_duplicate_interface_name_exits_2(derive, capsys):
+    from dib_migrate.cli import main
+
+    def m(d):
+        d["network"]["interfaces"].append(dict(d["network"]["interfaces"][0]))
+    report = derive("debian12-web", m, load=False)
+    assert main(["plan", str(report), "--target", "kvm"]) == 2
+    assert "network.interfaces[" in capsys.readouterr().err
 
 
 def test_missing_required_section(derive):

@@ -31,8 +31,26 @@ def _merge(base, patch):
             base[k] = v
 
 
+def _overlay_with(report, names):
+    """The report with its overlay archive extended by empty files ``names`` (sha256 updated)."""
+    import hashlib
+    import io
+    import tarfile
+    path = report.path.parent / "overlay-extra.tar.gz"
+    with tarfile.open(report.overlay.path) as old, tarfile.open(path, "w:gz") as new:
+        for m in old.getmembers():
+            new.addfile(m, old.extractfile(m) if m.isfile() else None)
+        for name in names:
+            new.addfile(tarfile.TarInfo(name), io.BytesIO(b""))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return replace(report, overlay=replace(report.overlay, path=path, sha256=digest))
+
+
 def _plan(case, derive, monkeypatch):
     report = derive(case["report"], lambda d: _merge(d, case.get("patch") or {}), overlay=case.get("overlay", False))
+    if case.get("overlay_members"):
+        # facts the Plan reads from the archive's member names (what a scan captured)
+        report = _overlay_with(report, case["overlay_members"])
     for dotted, value in (case.get("loaded") or {}).items():
         # facts the loader derives from the overlay archive itself (e.g. its setuid members)
         part, attr = dotted.split(".")

@@ -5,6 +5,8 @@ from ... import rule_registry as R
 from ..model import Change
 
 NFS_TYPES = ("nfs", "nfs4")
+# network filesystems that stay in fstab: the share may not be reachable from the new network
+REMOTE_TYPES = ("cifs", "smbfs", "smb3", "glusterfs", "ceph", "fuse.sshfs", "sshfs", "davfs", "fuse.glusterfs")
 DEVICE_PATH = re.compile(r"^/dev/(xvd|sd|hd|vd|nvme|mmcblk|disk/by-(path|id))")
 BY_ID = re.compile(r"^(UUID|LABEL|PARTUUID|PARTLABEL)=|^/dev/disk/by-(uuid|label)/")
 # mount points the image's own partition layout provides (root is handled on its own)
@@ -21,9 +23,10 @@ def overlay(ctx):
             else "files not owned by a package or changed from it")
     yield Change("apply-overlay", ov.path.name, R.OVERLAY,
                  "%d scanned files (%s) laid over the image with the source's owners and modes; "
-                 "ids the rebuild shifted are reconciled to the source's" % (ov.files, what),
+                 "ids the rebuild shifted are reconciled to the source's; accounts only the rebuilt image "
+                 "has (its packages made them) are kept unless their id is the source's" % (ov.files, what),
                  {"mode": ov.mode, "files": ov.files, "bytes": ov.bytes, "sha256": ov.sha256,
-                  "compression": ov.compression})
+                  "compression": ov.compression, "accounts": "merged"})
 
 
 # links here follow other rules (services, alternatives) or are regenerated (certificates)
@@ -70,14 +73,27 @@ def fstab_entry(ctx, e):
             why = "the swap device is not part of the image"
         else:
             return Change("keep-fstab-line", e.mountpoint, R.FSTAB_SWAP,
-                          "%s kept as a swap file with nofail" % where,
+                          "%s kept with nofail; the swap file itself is not carried (the scan leaves swap files "
+                          "out): until %s is made again (fallocate, mkswap) the image runs without swap"
+                          % (where, e.spec),
                           dict(data, line="%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype,
                                                                  _with_nofail(e.options), e.dump, e.passno)))
         return Change("drop-fstab-line", e.spec, R.FSTAB_SWAP, "%s removed: %s" % (where, why), data)
     if DEVICE_PATH.match(e.spec):
+        files, size = ctx.carried_under(e.mountpoint)
+        if files:
+            why = "its %d files (%d bytes) the scan captured are carried in the image's root filesystem" % (
+                files, size)
+        else:
+            why = "its files are NOT carried: the scan holds none under %s (see the preflight-disk warning)" % (
+                e.mountpoint)
         return Change("drop-fstab-line", e.mountpoint, R.FSTAB_BLOCKDEV,
-                      "%s removed: %s names a disk of the old platform; its files are carried in the "
-                      "image's root filesystem" % (where, e.spec), data)
+                      "%s removed: %s names a disk of the old platform; %s" % (where, e.spec, why), data)
+    if e.fstype in REMOTE_TYPES:
+        new = "%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype, _with_nofail(e.options), e.dump, e.passno)
+        return Change("keep-fstab-line", e.mountpoint, R.FSTAB_REMOTE,
+                      "%s kept with nofail: the share may not be reachable from the new network, and boot must "
+                      "not wait for it" % where, dict(data, line=new))
     if BY_ID.match(e.spec) and e.fstype not in PSEUDO_TYPES:
         new = "%s %s %s %s %d %d" % (e.spec, e.mountpoint, e.fstype, _with_nofail(e.options), e.dump, e.passno)
         return Change("keep-fstab-line", e.mountpoint, R.FSTAB_BLOCKDEV,

@@ -5,6 +5,8 @@ from ..context import LEGACY_NAME
 from ... import rule_registry as R
 from ..model import Change
 
+# where /etc/hosts names the host once its address comes from DHCP (Debian's convention)
+DHCP_HOSTS_ADDRESS = "127.0.1.1"
 UDEV_NET_RULES = ("/etc/udev/rules.d/70-persistent-net.rules",)
 # an empty file of the same name in /etc/udev/rules.d overrides the packaged rule
 UDEV_NET_GENERATOR = "/etc/udev/rules.d/75-persistent-net-generator.rules"
@@ -34,8 +36,10 @@ def interface_changes(ctx):
         if iface.name != old.name:
             data["source_name"] = old.name
         if (iface.mode, iface.addresses, iface.gateway, iface.dns) != (old.mode, old.addresses, old.gateway, old.dns):
-            reason = "%s %s → %s: the install profile %s changes this NIC" % (
-                iface.name, _describe(old), _describe(iface), ctx.options.profile.path)
+            nic = ctx.options.profile.nic(old.name) if ctx.options.profile else None
+            who = ("the install profile %s changes this NIC" % ctx.options.profile.path if nic
+                   else "--network dhcp puts every interface on DHCP")
+            reason = "%s %s → %s: %s" % (iface.name, _describe(old), _describe(iface), who)
             rule = R.NET_STATIC if iface.mode == "static" else R.NET_DHCP
         elif iface.mode == "static":
             rule = R.NET_STATIC
@@ -53,7 +57,9 @@ def hosts_change(ctx):
     text = r.hosts if r.hosts is not None else "127.0.0.1\tlocalhost\n"
     renamed = []
     for old, iface in _paired(ctx):
-        for old_addr, new_addr in zip(old.addresses, iface.addresses):
+        # an address that goes away (DHCP) leaves the host's names on the loopback alias Debian uses
+        news = list(iface.addresses) + [DHCP_HOSTS_ADDRESS] * (len(old.addresses) - len(iface.addresses))
+        for old_addr, new_addr in zip(old.addresses, news):
             a, b = old_addr.split("/")[0], new_addr.split("/")[0]
             if a != b:
                 text = re.sub(r"(?m)^%s(?=\s)" % re.escape(a), b, text)

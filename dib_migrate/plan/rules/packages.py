@@ -7,8 +7,8 @@ def removed_packages(ctx):
     """name -> (rule, reason) for source packages the image must not carry."""
     r, fam, out = ctx.report, ctx.family, {}
     if ctx.kernel_injected:
-        for name in fam.xen_only_kernels:
-            if r.has_package(name) or name in r.kernel_packages:
+        for name in sorted({p.name for p in r.packages} | set(r.kernel_packages)):
+            if fam.is_xen_kernel(name):
                 out[name] = (R.PKG_KERNEL, "%s is a Xen-only kernel that cannot boot fully virtualized" % name)
     platform = r.virtualization
     keep_platform = {"azure": "hyperv"}.get(ctx.target.name)
@@ -31,6 +31,24 @@ def rebuild(ctx, removed):
                  "the image is rebuilt on %s %s with the source's package list%s" % (
                      r.distro, r.version, " at the scanned versions" if ctx.options.pin_versions else ""),
                  data)
+
+
+def dib_base(ctx):
+    """What DIB's base elements add to every image: named, so no package arrives unannounced."""
+    if ctx.options.strategy != "packages":
+        return
+    for name, element, recommends in ctx.family.dib_base_packages:
+        had = ctx.report.has_package(name)
+        if not had:
+            why = "the source did not have it"
+        elif recommends:
+            why = "the source had it, not necessarily its Recommends"
+        else:
+            continue
+        yield Change("install-package", name, R.PKG_DIB_BASE,
+                     "DIB's %s element installs %s on every image%s; %s"
+                     % (element, name, " with its Recommends" if recommends else "", why),
+                     {"element": element, "recommends": recommends})
 
 
 def kernel(ctx):
@@ -59,6 +77,7 @@ def cloud_agents(ctx):
 def rules(ctx):
     removed = removed_packages(ctx)
     yield from rebuild(ctx, removed)
+    yield from dib_base(ctx)
     yield from kernel(ctx)
     yield from cloud_agents(ctx)
     for name, (rule, reason) in sorted(removed.items()):

@@ -8,12 +8,13 @@ CLOUD_CFG = "/etc/cloud/cloud.cfg.d/90-dib-migrate.cfg"
 
 
 def cloud_config(ctx):
+    """cloud-init's settings on every target where the image will run it (injected or the source's own)."""
     t = ctx.target
-    if not t.cloud_init:
+    own = ctx.report.has_package(ctx.family.cloud_init_package)
+    if not t.cloud_init and not own:
         return
     keep = ctx.options.identity == "keep"
     cfg = {
-        "datasource_list": ["ConfigDrive", "OpenStack", "None"],
         # the source's own network config is kept (net-static/net-dhcp); cloud-init must not replace it
         "network": {"config": "disabled"},
         # lift-and-shift keeps the server's accounts; no distro default user is added
@@ -21,12 +22,23 @@ def cloud_config(ctx):
         "disable_root": False,
         "preserve_hostname": keep,
         "ssh_deletekeys": not keep,
+        # keep: nobody's authorized_keys changes (the metadata's keypair would land in root's)
+        "allow_public_ssh_keys": not keep,
         "growpart": {"mode": "auto", "devices": ["/"]},
         "resize_rootfs": True,
     }
-    yield Change("cloud-config", CLOUD_CFG, R.PKG_CLOUD_INIT,
-                 "cloud-init reads ConfigDrive/OpenStack metadata but keeps the server's network, "
-                 "accounts%s" % (" and identity" if keep else ""),
+    if keep:
+        cfg.update(ssh_genkeytypes=[], manage_etc_hosts=False)
+    if t.cloud_init:
+        cfg["datasource_list"] = ["ConfigDrive", "OpenStack", "None"]
+    whose = "the source's own cloud-init" if own else "cloud-init"
+    if keep:
+        reason = ("%s reads the %s metadata but changes no hostname, SSH host keys, network configuration or "
+                  "authorized_keys (--identity keep)" % (whose, t.name))
+    else:
+        reason = ("%s sets the %s instance's hostname, regenerates the SSH host keys and installs the metadata's "
+                  "SSH keys for root; the server's network configuration is kept" % (whose, t.name))
+    yield Change("cloud-config", CLOUD_CFG, R.PKG_CLOUD_INIT, reason,
                  {"content": "# written by dib-migrate\n" + yaml.safe_dump(cfg, default_flow_style=False)})
 
 
@@ -65,7 +77,8 @@ def growroot(ctx):
             yield Change("install-package", name, R.GROWROOT, "growpart, used to grow the root partition at first boot")
     yield Change("growroot", "/", R.GROWROOT,
                  "the root filesystem grows to the new disk on first boot (%s)" % method,
-                 {"method": method, "packages": list(ctx.family.growroot_packages)})
+                 dict({"method": method, "packages": list(ctx.family.growroot_packages)},
+                      **({"unit": "dib-migrate-growroot"} if method == "growroot" else {})))
 
 
 def firstboot(ctx):

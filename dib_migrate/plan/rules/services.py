@@ -3,6 +3,7 @@
 Several rules may speak about one service; the strongest wins (user option > target rule >
 common rule > the state as scanned) and the Change records the rules it overrode.
 """
+import re
 from dataclasses import dataclass
 
 from ... import rule_registry as R
@@ -41,22 +42,62 @@ def _map_target_name(ctx, name):
     return [name]
 
 
+LIBVIRT_SOCKETS = re.compile(r"^(libvirtd|virtlockd|virtlogd)(-[a-z]+)?\.socket$")
+# gettys on the Xen PV console (hvc0, xvc0): no such device off Xen
+XEN_CONSOLE_GETTY = re.compile(r"^(serial-)?getty@(hvc|xvc)[0-9]+$")
+
+
+def target_console(ctx):
+    """The tty of the target's serial console (console=ttyS0,115200 -> ttyS0)."""
+    for arg in ctx.target.kernel_args:
+        if arg.startswith("console=ttyS"):
+            return arg[len("console="):].split(",")[0]
+    return "ttyS0"
+
+
+def console_gettys(ctx):
+    xen = [s.name for s in ctx.report.services if XEN_CONSOLE_GETTY.match(s.name) and s.state == "enabled"]
+    if not xen:
+        return
+    tty = target_console(ctx)
+    for name in xen:
+        yield Decision(name, "disabled", TARGET, R.BOOT_CONSOLE,
+                       "%s has no Xen console %s: a getty waiting for it stalls the boot 90 s"
+                       % (ctx.target.name, name.split("@")[1]))
+    yield Decision("serial-getty@" + tty, "enabled", TARGET, R.BOOT_CONSOLE,
+                   "the login the source had on its Xen console (%s) moves to the serial console %s"
+                   % (", ".join(xen), tty))
+
+
 def decisions(ctx):
     fam, t, opts = ctx.family, ctx.target, ctx.options
     gone = {svc for pkg in removed_packages(ctx) for svc in fam.agent_services.get(pkg, ())}
     for s in ctx.report.services:
         if s.name not in gone:    # their package is removed (agent-remove)
             yield Decision(s.name, s.state, KEEP, R.SVC_KEEP, "as scanned")
+    yield from console_gettys(ctx)
     yield Decision(fam.libvirt_service, "disabled", COMMON, R.SVC_LIBVIRTD,
                    "the image is not a hypervisor host on the new platform")
+    # socket activation would start libvirtd anyway; disabling the service takes them (Also=)
+    for s in ctx.report.services:
+        if LIBVIRT_SOCKETS.match(s.name):
+            yield Decision(s.name, "disabled", COMMON, R.SVC_LIBVIRTD,
+                           "socket activation would start libvirtd; it goes with the service")
     yield Decision(fam.ssh_service, "enabled", COMMON, R.SVC_SSHD, "the migrated server must be reachable")
     net = fam.network_service()
     why = ("NetworkManager is installed" if net == "NetworkManager"
            else "%s brings up the kept %s config" % (net, ctx.report.network_manager))
     yield Decision(net, "enabled", COMMON, R.SVC_NETWORK, why)
+    tool = ctx.report.firewall_tool
+    active = ctx.family.firewall_services.get(tool, ())
     for name in firewall_services(ctx):
-        if opts.firewall:
-            yield Decision(name, "enabled", OPTION, R.SVC_FIREWALL, "--firewall asked to keep the firewall")
+        if opts.firewall and name in active:
+            yield Decision(name, "enabled", OPTION, R.SVC_FIREWALL,
+                           "--firewall asked to keep the firewall (%s)" % tool)
+        elif opts.firewall:
+            yield Decision(name, "disabled", OPTION, R.SVC_FIREWALL,
+                           "--firewall keeps only the tool the source ran (%s); a second one would load its "
+                           "own rules over it" % tool)
         else:
             yield Decision(name, "disabled", COMMON, R.SVC_FIREWALL,
                            "no firewall asked for; the scanned rules could lock the new network out")

@@ -1,8 +1,10 @@
 """Which manager configures the network, and the interfaces it configures."""
 import re
 
+from ..command import run
 from ..names import valid
 from .ifupdown import ifupdown_files, parse_ifupdown
+from .interface import new_interface
 from .netplan import netplan_interfaces
 from .network_scripts import network_scripts_interfaces
 from .networkd import networkd_interfaces
@@ -59,11 +61,14 @@ def detect_network(root, names, services, progress):
                                      "ifupdown") if m != manager]
     if manager == "NetworkManager":
         order.insert(1, "network-scripts")   # NetworkManager's ifcfg-rh plugin reads those files
-    interfaces, seen = [], set()
+    interfaces, seen, origin = [], set(), {}
     for source in order:
         if source != manager and interfaces and source not in ("network-scripts",):
             continue
         for iface in sources[source]():
+            if iface["name"] in seen and origin.get(iface["name"]) == source and iface["mode"] is not None:
+                progress.warn("interface %s is configured twice (%s); only the first is reported: check the "
+                              "addresses of the second by hand" % (iface["name"], iface["config_file"]))
             base = iface["name"].split(":")[0]
             if ":" in iface["name"] and base in seen:
                 # ifupdown/ifcfg alias (eth0:1): one more address of the real interface
@@ -75,7 +80,14 @@ def detect_network(root, names, services, progress):
             if iface["name"] in seen or iface["mode"] is None:
                 continue
             seen.add(iface["name"])
+            origin[iface["name"]] = source
             interfaces.append(iface)
+    if not interfaces and root.live:
+        interfaces = live_interfaces(run(["ip", "-o", "addr", "show"]) or "",
+                                     run(["ip", "-o", "route", "show", "default"]) or "")
+        for iface in interfaces:
+            progress.warn("interface %s (%s) has no configuration file: reported from the running system (%s)"
+                          % (iface["name"], ", ".join(iface["addresses"]) or "no address", iface["mode"]))
     macs = udev_macs(root)
     fallback_dns = resolv_nameservers(root)
     out = []
@@ -90,6 +102,33 @@ def detect_network(root, names, services, progress):
         else:
             out.append(cleaned)
     return {"manager": manager, "interfaces": out, "hosts": root.read("/etc/hosts")}
+
+
+def live_interfaces(addr_text, route_text):
+    """Interfaces of the running system from `ip -o addr` / `ip -o route show default` output."""
+    gateways = {}
+    for line in route_text.splitlines():
+        words = line.split()
+        if len(words) >= 5 and words[0] == "default" and words[1] == "via" and "dev" in words:
+            gateways.setdefault(words[words.index("dev") + 1], words[2])
+    out, by_name = [], {}
+    for line in addr_text.splitlines():
+        words = line.split()
+        if len(words) < 4 or words[2] not in ("inet", "inet6"):
+            continue
+        name = words[1].split("@")[0]
+        if name == "lo" or "scope" in words and words[words.index("scope") + 1] in ("host", "link"):
+            continue
+        iface = by_name.get(name)
+        if iface is None:
+            iface = by_name[name] = new_interface(name, None)
+            iface["gateway"] = gateways.get(name)
+            out.append(iface)
+        dynamic = "dynamic" in words
+        iface["mode"] = "dhcp" if dynamic or iface["mode"] == "dhcp" else "static"
+        if not dynamic:
+            iface["addresses"].append(words[3])
+    return out
 
 
 def live_mac(name):
@@ -108,7 +147,7 @@ def clean_interface(iface):
     if iface["mode"] == "static" and not addresses:
         return None
     path = iface["config_file"]
-    return {
+    out = {
         "name": iface["name"],
         "mac": mac if valid("mac", mac or "") else None,
         "mode": iface["mode"],
@@ -117,3 +156,25 @@ def clean_interface(iface):
         "dns": [d for d in iface["dns"] if valid("ip", d)],
         "config_file": path if valid("abspath", path or "") else None,
     }
+    # device facts, only where the configuration has them (bond, vlan, bridge, routes, MTU, search)
+    if iface.get("kind") in ("bond", "vlan", "bridge"):
+        out["kind"] = iface["kind"]
+    members = [m for m in iface.get("members") or [] if valid("interface", m)]
+    if members:
+        out["members"] = members
+    if valid("service", iface.get("bond_mode") or ""):
+        out["bond_mode"] = iface["bond_mode"]
+    if valid("interface", iface.get("parent") or ""):
+        out["parent"] = iface["parent"]
+    if isinstance(iface.get("vlan_id"), int) and 0 < iface["vlan_id"] < 4095:
+        out["vlan_id"] = iface["vlan_id"]
+    if isinstance(iface.get("mtu"), int) and 68 <= iface["mtu"] <= 65535:
+        out["mtu"] = iface["mtu"]
+    routes = [r for r in iface.get("routes") or []
+              if valid("cidr", r.get("to") or "") and valid("ip", r.get("via") or "")]
+    if routes:
+        out["routes"] = routes
+    search = [d for d in iface.get("dns_search") or [] if valid("fqdn", d) or valid("hostname", d)]
+    if search:
+        out["dns_search"] = search
+    return out

@@ -30,8 +30,46 @@ def ifupdown_files(root):
     return out
 
 
+ROUTE_IP = re.compile(r"^ip\s+(?:-[46]\s+)?route\s+(?:add|replace)\s+(\S+)\s+via\s+(\S+)")
+ROUTE_NET = re.compile(r"^route\s+add\s+-net\s+(\S+)\s+netmask\s+(\S+)\s+gw\s+(\S+)")
+
+
+def _device_option(iface, key, values, masters):
+    """What ifupdown's bonding, vlan and bridge-utils options, mtu, dns-search and up-routes say."""
+    if key in ("bond-slaves", "slaves") and values != ["none"]:
+        iface["kind"] = "bond"
+        iface["members"] = [v for v in values if v != "none"]
+    elif key == "bond-master":
+        masters[iface["name"]] = values[0]
+    elif key == "bond-mode":
+        iface["kind"] = "bond"
+        iface["bond_mode"] = values[0]
+    elif key == "vlan-raw-device":
+        iface["kind"] = "vlan"
+        iface["parent"] = values[0]
+        digits = re.search(r"([0-9]+)$", iface["name"])
+        if digits:
+            iface["vlan_id"] = int(digits.group(1))
+    elif key in ("bridge_ports", "bridge-ports"):
+        iface["kind"] = "bridge"
+        iface["members"] = [v for v in values if v != "none"]
+    elif key == "mtu" and values[0].isdigit():
+        iface["mtu"] = int(values[0])
+    elif key in ("dns-search", "dns-domain"):
+        iface.setdefault("dns_search", []).extend(v for v in values if v not in iface.get("dns_search", []))
+    elif key in ("up", "post-up"):
+        command = " ".join(values)
+        m = ROUTE_IP.match(command)
+        n = ROUTE_NET.match(command)
+        if m and m.group(1) != "default":
+            iface.setdefault("routes", []).append({"to": cidr(m.group(1)) or m.group(1), "via": m.group(2)})
+        elif n:
+            iface.setdefault("routes", []).append({"to": cidr(n.group(1), n.group(2)) or n.group(1),
+                                                   "via": n.group(3)})
+
+
 def parse_ifupdown(files):
-    ifaces, order = {}, []
+    ifaces, order, masters = {}, [], {}
     for path, text in files:
         current, family = None, None
         for raw in text.splitlines():
@@ -74,10 +112,20 @@ def parse_ifupdown(files):
                 current["dns"].extend(words[1:])
             elif key == "hwaddress":
                 current["mac"] = words[-1]
+            else:
+                _device_option(current, key, words[1:], masters)
     out = []
+    for member, master in masters.items():
+        if master in ifaces and member not in ifaces[master].setdefault("members", []):
+            ifaces[master]["members"].append(member)
+            ifaces[master].setdefault("kind", "bond")
     for name in order:
         iface = ifaces[name]
         iface.pop("_netmask", None)
+        if "." in name and "kind" not in iface:
+            base, _, vid = name.rpartition(".")
+            if vid.isdigit():
+                iface.update(kind="vlan", parent=base, vlan_id=int(vid))
         iface["addresses"] = [cidr(a) for a in iface["addresses"] if cidr(a)]
         out.append(iface)
     return out

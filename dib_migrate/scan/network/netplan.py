@@ -25,8 +25,26 @@ def netplan_interfaces(root, progress):
                     if isinstance(route, dict) and route.get("to") in ("default", "0.0.0.0/0") \
                             and not iface["gateway"]:
                         iface["gateway"] = route.get("via")
+                    elif isinstance(route, dict) and route.get("to") and route.get("via"):
+                        iface.setdefault("routes", []).append({"to": cidr(str(route["to"])),
+                                                               "via": str(route["via"])})
                 ns = conf.get("nameservers") if isinstance(conf.get("nameservers"), dict) else {}
                 iface["dns"] = [str(a) for a in (ns.get("addresses") or [])]
+                if ns.get("search"):
+                    iface["dns_search"] = [str(a) for a in ns["search"]]
+                if str(conf.get("mtu", "")).isdigit():
+                    iface["mtu"] = int(conf["mtu"])
+                if kind == "bonds":
+                    params = conf.get("parameters") if isinstance(conf.get("parameters"), dict) else {}
+                    iface.update(kind="bond", members=[str(m) for m in conf.get("interfaces") or []])
+                    if params.get("mode"):
+                        iface["bond_mode"] = str(params["mode"])
+                elif kind == "bridges":
+                    iface.update(kind="bridge", members=[str(m) for m in conf.get("interfaces") or []])
+                elif kind == "vlans":
+                    iface.update(kind="vlan", parent=str(conf.get("link") or ""))
+                    if str(conf.get("id", "")).isdigit():
+                        iface["vlan_id"] = int(conf["id"])
                 if conf.get("dhcp4") is True or (conf.get("dhcp6") is True and not iface["addresses"]):
                     iface["mode"] = "dhcp"
                 elif iface["addresses"]:

@@ -32,7 +32,43 @@ def parse_ifcfg(path, text, global_vars=None):
         iface["mode"] = "static"
     iface["gateway"] = v.get("GATEWAY") or (global_vars or {}).get("GATEWAY") or None
     iface["dns"] = [v[k] for k in ("DNS1", "DNS2", "DNS3") if v.get(k)]
+    if v.get("TYPE", "").lower() == "bond" or v.get("BONDING_OPTS") or v.get("BONDING_MASTER", "").lower() == "yes":
+        iface["kind"] = "bond"
+        mode = re.search(r"mode=(\S+)", v.get("BONDING_OPTS", "") or v.get("BONDING_MODULE_OPTS", ""))
+        if mode:
+            iface["bond_mode"] = mode.group(1)
+    elif v.get("TYPE", "").lower() == "bridge":
+        iface["kind"] = "bridge"
+    elif v.get("VLAN", "").lower() == "yes" or v.get("ETHERDEVICE"):
+        iface["kind"] = "vlan"
+        iface["parent"] = v.get("PHYSDEV") or v.get("ETHERDEVICE") or name.rpartition(".")[0] or None
+        vid = v.get("VLAN_ID") or name.rpartition(".")[2]
+        if vid.isdigit():
+            iface["vlan_id"] = int(vid)
+    for key in ("MASTER", "BRIDGE"):
+        if v.get(key):
+            iface["_master"] = v[key]      # a port: listed under its bond/bridge, not on its own
+    if (v.get("MTU") or "").isdigit():
+        iface["mtu"] = int(v["MTU"])
+    search = (v.get("DOMAIN") or v.get("SEARCH") or "").split()
+    if search:
+        iface["dns_search"] = search
     return iface
+
+
+def ifcfg_routes(text):
+    """route-<if> lines: `10.9.0.0/16 via 10.0.0.254` and the ADDRESSn=/NETMASKn=/GATEWAYn= form."""
+    routes = []
+    v = parse_shell_vars(text)
+    for key in sorted(k for k in v if re.match(r"^ADDRESS[0-9]+$", k)):
+        n = key[len("ADDRESS"):]
+        if v.get("GATEWAY" + n):
+            routes.append({"to": cidr(v[key], v.get("NETMASK" + n)), "via": v["GATEWAY" + n]})
+    for line in text.splitlines():
+        m = re.match(r"^\s*(\S+/[0-9]+)\s+via\s+(\S+)", line)
+        if m:
+            routes.append({"to": m.group(1), "via": m.group(2)})
+    return routes
 
 
 def network_scripts_interfaces(root):
@@ -44,7 +80,15 @@ def network_scripts_interfaces(root):
                 continue
             iface = parse_ifcfg(path, root.read(path) or "", glob_vars)
             if iface:
+                routes = ifcfg_routes(root.read("%s/route-%s" % (d, iface["name"])) or "")
+                if routes:
+                    iface["routes"] = routes
                 out.append(iface)
+    for port in [i for i in out if i.get("_master")]:
+        for iface in out:
+            if iface["name"] == port["_master"]:
+                iface.setdefault("members", []).append(port["name"])
+    out = [i for i in out if not i.get("_master")]
     routes = root.read("/etc/sysconfig/network/routes") or ""
     for line in routes.splitlines():
         words = line.split()

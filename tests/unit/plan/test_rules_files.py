@@ -105,6 +105,8 @@ def test_swap_file_kept_with_nofail(example):
     plan = plan_of(example("ubuntu2204-netplan"), "openstack")
     (c,) = plan.by_rule("fstab-swap")
     assert c.action == "keep-fstab-line" and c.data["line"] == "/swap.img none swap sw,nofail 0 0"
+    # the file itself is not in the overlay: the Plan must not pretend the image has swap
+    assert "not carried" in c.reason and "without swap" in c.reason
 
 
 @pytest.mark.parametrize("name", ["ubuntu2204-netplan", "debian12-web", "rocky9-vmware"])
@@ -152,3 +154,28 @@ def test_prune_links_only_with_scanned_links_and_packages_strategy(derive):
     assert not plan_of(derive("debian12-web", lambda d: None, overlay=True)).by_action("prune-etc-links")
     rootfs = plan_of(derive("debian12-web", lambda d: d.update(etc_symlinks=[]), overlay=True), strategy="rootfs")
     assert not rootfs.by_action("prune-etc-links")
+
+
+@pytest.mark.parametrize("fstype", ["cifs", "glusterfs", "fuse.sshfs"])
+def test_remote_mounts_that_stay_get_nofail(derive, fstype):
+    plan = fstab_plan(derive, [("//files/share", "/mnt/share", fstype, "rw,credentials=/etc/c", 0, 0)])
+    assert fstab_changes(plan) == [
+        ("keep-fstab-line", "fstab-remote", "//files/share /mnt/share %s rw,credentials=/etc/c,nofail 0 0" % fstype)]
+
+
+def test_second_disk_not_captured_is_warned_not_carried(derive):
+    plan = fstab_plan(derive, [("/dev/sdb1", "/data", "ext4", "defaults", 0, 2)])
+    (c,) = plan.by_rule("fstab-blockdev")
+    assert "NOT carried" in c.reason and "carried in the image's root" not in c.reason
+    (w,) = [w for w in plan.warnings if w.rule == "preflight-disk"]
+    assert "/data" in w.message and "/dev/sdb1" in w.message
+
+
+def test_second_disk_captured_is_carried(derive):
+    def m(d):
+        d["fstab"] = [{"spec": "/dev/sdb1", "mountpoint": "/etc/nginx", "fstype": "ext4", "options": "defaults"}]
+    # the example's overlay holds files under /etc/nginx: a scan that captured the mount
+    plan = plan_of(derive("debian12-web", m, overlay=True))
+    (c,) = plan.by_rule("fstab-blockdev")
+    assert "files" in c.reason and "carried in the image's root filesystem" in c.reason
+    assert not [w for w in plan.warnings if w.rule == "preflight-disk"]

@@ -156,3 +156,44 @@ def test_manager_recorded_per_interface(example):
     for name, manager in (("rocky9-vmware", "NetworkManager"), ("ubuntu2204-netplan", "netplan"),
                           ("sles15-wicked", "wicked"), ("centos6-xen-pv", "network-scripts")):
         assert {c.data["manager"] for c in plan_of(example(name)).by_action("set-network")} == {manager}
+
+
+def test_profile_to_dhcp_moves_the_hosts_line_off_the_old_address(example):
+    plan = plan_of(example("debian12-web"), profile=load_profile(FIXTURES / "profiles" / "web01-dhcp.yaml"))
+    hosts = plan.find("write-hosts", "/etc/hosts").data["content"]
+    assert "192.0.2.10" not in hosts and "127.0.1.1\tweb01.example.com web01" in hosts
+
+
+@pytest.mark.parametrize("target", ["openstack", "ec2"])
+def test_network_dhcp_option_switches_every_interface(example, target):
+    plan = plan_of(example("debian12-web"), target, network="dhcp")
+    nets = plan.by_action("set-network")
+    assert nets and all(c.data["mode"] == "dhcp" and c.rule == "net-dhcp" for c in nets)
+    assert "--network dhcp" in plan.find("set-network", "eth0").reason
+    assert "192.0.2.10" not in plan.find("write-hosts", "/etc/hosts").data["content"]
+    assert not [w for w in plan.warnings if w.rule == "preflight-static"]
+
+
+@pytest.mark.parametrize("target,warned", [("ec2", True), ("azure", True), ("openstack", False)])
+def test_static_address_kept_on_ec2_azure_is_warned(example, target, warned):
+    plan = plan_of(example("debian12-web"), target)
+    w = [w for w in plan.warnings if w.rule == "preflight-static"]
+    assert bool(w) == warned
+    if warned:
+        assert "192.0.2.10/24" in w[0].message and "--network dhcp" in w[0].message
+
+
+def test_device_facts_the_renderer_lacks_are_named(derive):
+    def m(d):
+        eth0 = d["network"]["interfaces"][0]
+        eth0.update(kind="bond", members=["eno1", "eno2"], bond_mode="active-backup", mtu=9000,
+                    routes=[{"to": "10.9.0.0/16", "via": "192.0.2.254"}], dns_search=["example.lan"])
+    plan = plan_of(derive("debian12-web", m), "openstack")
+    (w,) = [w for w in plan.warnings if w.rule == "preflight-network"]
+    for text in ("eth0:", "bond (active-backup) over eno1, eno2", "route 10.9.0.0/16 via 192.0.2.254",
+                 "MTU 9000", "DNS search example.lan", "NOT carried"):
+        assert text in w.message, text
+
+
+def test_plain_interfaces_no_device_warning(example):
+    assert not [w for w in plan_of(example("debian12-web")).warnings if w.rule == "preflight-network"]

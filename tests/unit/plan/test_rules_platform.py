@@ -31,6 +31,25 @@ def test_no_cloud_config_elsewhere(example, target):
     assert not plan_of(example("debian12-web"), target).by_action("cloud-config")
 
 
+@pytest.mark.parametrize("target", ["openstack", "ec2", "azure", "kvm"])
+def test_identity_keep_stops_cloud_init_on_every_target(derive, target):
+    """A source that runs cloud-init keeps it; first boot must not rename the host, regenerate host
+    keys, rewrite the network or add the metadata's keypair to root's authorized_keys."""
+    def m(d):
+        d["packages"].append({"name": "cloud-init", "version": "22.4.2-1", "arch": "all"})
+    c, cfg = cloud_cfg(plan_of(derive("debian12-web", m), target))
+    assert cfg["preserve_hostname"] is True and cfg["ssh_deletekeys"] is False and cfg["ssh_genkeytypes"] == []
+    assert cfg["network"] == {"config": "disabled"} and cfg["allow_public_ssh_keys"] is False
+    assert cfg["manage_etc_hosts"] is False
+    assert "hostname, SSH host keys, network configuration or authorized_keys" in c.reason
+
+
+def test_identity_reset_lets_cloud_init_provision(example):
+    c, cfg = cloud_cfg(plan_of(example("debian12-web"), "openstack", identity="reset"))
+    assert cfg["allow_public_ssh_keys"] is True and "ssh_genkeytypes" not in cfg
+    assert "regenerates the SSH host keys" in c.reason
+
+
 @pytest.mark.parametrize("identity,regen", [("keep", "n"), ("reset", "y")])
 def test_azure_agent_settings(example, identity, regen):
     c = plan_of(example("debian12-web"), "azure", identity=identity).find("agent-config", "/etc/waagent.conf")

@@ -80,13 +80,17 @@ def test_firewall_not_asked_disabled(example, base, names):
         assert svc[n] == ("disable-service", "svc-firewall"), n
 
 
-@pytest.mark.parametrize("base,names", [("centos6-xen-pv", ("iptables", "ip6tables")),
-                                        ("debian12-web", ("netfilter-persistent",)),
-                                        ("rocky9-vmware", ("iptables", "ip6tables", "firewalld"))])
-def test_firewall_asked_enabled(example, base, names):
+@pytest.mark.parametrize("base,names,others", [("centos6-xen-pv", ("iptables", "ip6tables"), ()),
+                                               ("debian12-web", ("netfilter-persistent",), ()),
+                                               ("rocky9-vmware", ("firewalld",), ("iptables", "ip6tables")),
+                                               ("ubuntu2204-netplan", ("ufw",), ("netfilter-persistent",))])
+def test_firewall_asked_keeps_only_the_active_tool(example, base, names, others):
     svc = services(plan_of(example(base), "kvm", firewall=True))
     for n in names:
         assert svc[n] == ("enable-service", "svc-firewall"), n
+    # a second tool would load its own rules over the active one's
+    for n in others:
+        assert svc[n] == ("disable-service", "svc-firewall"), n
 
 
 @pytest.mark.parametrize("target", ["ec2", "openstack"])
@@ -169,3 +173,30 @@ def test_removed_agent_services_are_not_carried(derive):
     plan = plan_of(derive("debian12-web", m))
     assert plan.find("remove-package", "open-vm-tools").rule == "agent-remove"
     assert not [c for c in plan.changes if c.subject == "vmtoolsd"]
+
+
+# --- boot-console: the Xen console's getty ---------------------------------------------------------
+
+@pytest.mark.parametrize("target,tty", [("openstack", "ttyS0"), ("ec2", "ttyS0"), ("azure", "ttyS0")])
+def test_xen_console_getty_moves_to_the_serial_console(derive, target, tty):
+    def m(d):
+        d["services"].append({"name": "serial-getty@hvc0", "state": "enabled"})
+        d["services"].append({"name": "getty@tty1", "state": "enabled"})
+    svc = services(plan_of(derive("debian12-web", m), target))
+    assert svc["serial-getty@hvc0"] == ("disable-service", "boot-console")
+    assert svc["serial-getty@" + tty] == ("enable-service", "boot-console")
+    assert svc["getty@tty1"] == ("enable-service", "svc-keep")
+
+
+def test_no_xen_console_getty_no_change(example):
+    assert "serial-getty@ttyS0" not in services(plan_of(example("debian12-web"), "openstack"))
+
+
+def test_libvirt_sockets_go_with_libvirtd(derive):
+    def m(d):
+        for name in ("libvirtd.socket", "libvirtd-ro.socket", "virtlogd.socket", "virtlockd.socket", "ssh.socket"):
+            d["services"].append({"name": name, "state": "enabled"})
+    svc = services(plan_of(derive("debian12-web", m), "openstack"))
+    for name in ("libvirtd.socket", "libvirtd-ro.socket", "virtlogd.socket", "virtlockd.socket"):
+        assert svc[name] == ("disable-service", "svc-libvirtd"), name
+    assert svc["ssh.socket"] == ("enable-service", "svc-keep")

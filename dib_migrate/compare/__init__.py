@@ -1,0 +1,52 @@
+"""`dib-migrate compare REPORT IMAGE --plan PLAN.json`: the source against the built image.
+
+The image's root is mounted read-only (verify's loop-device reader) and read with the
+scanner's own readers (facts.py); the result is diffed against the scan report (diff.py):
+host name, packages and versions, unit states, network devices, /etc/hosts, fstab,
+accounts with their ids, sysctl settings, identity per the Plan's policy and the overlay's
+files (content, type, owner, mode). Every difference carries the rule id of the Change that
+explains it, or is **unexplained**.
+
+API (for other stages, e.g. a resync after a delta scan)::
+
+    from dib_migrate.compare import compare
+    diffs = compare(report_path, image_path, plan)    # -> list of Difference
+    unexplained = [d for d in diffs if not d.explained]
+"""
+from pathlib import Path
+
+from ..report import load_report, read_yaml
+from ..verify import load_plan
+from ..verify.image import open_image
+from .diff import AREAS, Difference, differences  # noqa: F401
+from .facts import dpkg_owners, root_facts
+from .overlay import member_rows
+
+__all__ = ["compare", "compare_root", "Difference", "AREAS"]
+
+
+def compare_root(report_path, root, plan, overlay=None):
+    """Differences between the report at ``report_path`` and the root filesystem at ``root``."""
+    report = load_report(report_path)         # validated (and the overlay's sha256 checked)
+    source = read_yaml(report.path)
+    if not hasattr(plan, "changes"):
+        plan = load_plan(plan)
+    image = root_facts(root)
+    archive = Path(overlay) if overlay else (report.overlay.path if report.overlay else None)
+    rows, sysctl, ident = ([], None, None)
+    if archive is not None:
+        rows, sysctl, ident = member_rows(archive, root)
+        from .facts import resolv
+        source = dict(source, resolv=resolv(ident.pop("resolv")))
+        if plan.identity == "keep" and ident["machine_id"] is None and not ident["ssh_host_keys"]:
+            ident = None     # the scan carried no identity (--exclude-secrets): nothing to compare
+    from ..scan.scanner import Root
+    owners = dpkg_owners(Root(str(root)), ("/etc/sysctl.d/", "/usr/lib/sysctl.d/", "/lib/sysctl.d/"))
+    return differences(source, image, plan, rows, source_sysctl=sysctl, source_identity=ident,
+                       image_owners=owners)
+
+
+def compare(report_path, image_path, plan, overlay=None):
+    """Differences between the report and the built image at ``image_path`` (mounted read-only)."""
+    with open_image(image_path) as mounted:
+        return compare_root(report_path, mounted.root, plan, overlay)

@@ -1,0 +1,426 @@
+"""Source facts vs image facts: every difference, each with the Change that explains it or none.
+
+A pure function of its inputs (two report-shaped dicts, the Plan, the overlay rows), so
+each kind of difference is unit-tested without an image. A difference is *explained* when a
+Change (or a warning) of the Plan names it: its rule id and reason travel with it.
+"""
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ..plan.model import Change, Warning
+
+AREAS = ("host", "packages", "services", "network", "fstab", "accounts", "sysctl", "identity", "files")
+
+
+@dataclass(frozen=True)
+class Difference:
+    area: str
+    subject: str
+    source: Any          # the value on the source (None: absent there)
+    image: Any           # the value in the image (None: absent there)
+    rule: Optional[str] = None     # the Change or warning that explains it; None: unexplained
+    reason: str = ""
+
+    @property
+    def explained(self):
+        return self.rule is not None
+
+    def to_dict(self):
+        return {"area": self.area, "subject": self.subject, "source": self.source, "image": self.image,
+                "explained": self.explained, "rule": self.rule, "reason": self.reason}
+
+
+def _why(area, subject, source, image, why):
+    """A Difference explained by ``why`` (a Change, a Warning or a (rule, reason) pair), or unexplained."""
+    if why is None:
+        return Difference(area, subject, source, image)
+    if isinstance(why, Change):
+        return Difference(area, subject, source, image, why.rule, why.reason)
+    if isinstance(why, Warning):
+        return Difference(area, subject, source, image, why.rule, why.message)
+    return Difference(area, subject, source, image, why[0], why[1])
+
+
+class Explainer:
+    """Looks up the Change of a Plan that accounts for a difference."""
+
+    SERVICE_ACTIONS = {"enabled": "enable-service", "disabled": "disable-service", "masked": "mask-service"}
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.by = {}
+        for c in plan.changes:
+            self.by.setdefault((c.action, c.subject), c)
+
+    def change(self, action, subject):
+        return self.by.get((action, subject))
+
+    def first(self, action):
+        for c in self.plan.changes:
+            if c.action == action:
+                return c
+        return None
+
+    def warning_naming(self, rule, text):
+        for w in self.plan.warnings:
+            if w.rule == rule and w.message.startswith(text):
+                return w
+        return None
+
+    def warning(self, rule):
+        for w in self.plan.warnings:
+            if w.rule == rule:
+                return w
+        return None
+
+    def service(self, name, image_state):
+        if image_state is None:
+            return None
+        why = self.change(self.SERVICE_ACTIONS.get(image_state, ""), name)
+        if why is None and image_state == "enabled":
+            # units the Plan's own elements install (first boot, growroot)
+            why = self.change("firstboot", name) or next(
+                (c for c in self.plan.changes if c.data.get("unit") == name), None)
+        return why
+
+    def file(self, path):
+        """The Change that writes or removes ``path`` in the image."""
+        for action in ("write-hosts", "cloud-config", "agent-config", "reset-adjtime", "write-network-file",
+                       "remove-file", "selinux-relabel"):
+            c = self.change(action, path)
+            if c:
+                return c
+        for c in self.plan.by_action("set-network"):
+            if c.data.get("file") == path:
+                return c
+        if path in ("/etc/default/grub",):
+            return self.first("regen-grub")
+        return None
+
+
+# ------------------------------------------------------------------------------------- host
+def host(source, image, ex):
+    out = []
+    for key in ("hostname", "fqdn"):
+        a, b = (source.get("host") or {}).get(key), (image.get("host") or {}).get(key)
+        if a != b:
+            out.append(_why("host", key, a, b, None))
+    return out
+
+
+# ------------------------------------------------------------------------------------- packages
+def _provides(relations):
+    prov = {}
+    for name, rel in relations.items():
+        prov.setdefault(name, set()).add(name)
+        for p in rel.get("provides", ()):
+            prov.setdefault(p, set()).add(name)
+    return prov
+
+
+def _reach(roots, relations, kinds=("depends",)):
+    """package -> the root it is reached from, through ``kinds`` relations (first root wins)."""
+    prov = _provides(relations)
+    seen = {}
+    queue = deque()
+    for name, why in roots:
+        if name in relations and name not in seen:
+            seen[name] = why
+            queue.append(name)
+    while queue:
+        name = queue.popleft()
+        for kind in kinds:
+            for dep in relations.get(name, {}).get(kind, ()):
+                for real in sorted(prov.get(dep, ())):
+                    if real not in seen:
+                        seen[real] = seen[name]
+                        queue.append(real)
+    return seen
+
+
+def _installs(ex):
+    """The Changes that install one named package (the kernel and loader have their own action)."""
+    return ex.plan.by_action("install-package") + ex.plan.by_action("install-kernel")
+
+
+def package_explanations(source, image, ex):
+    """name -> (rule, reason) for every image package the Plan accounts for."""
+    relations = image.get("relations") or {}
+    src = {p["name"] for p in source.get("packages", ())}
+    roots = []
+    for c in _installs(ex):
+        roots.append((c.subject, (c.rule, "%s (%s)" % (c.reason, c.subject))))
+    rebuild = ex.first("install-packages")
+    if rebuild is not None:
+        roots += [(n, (rebuild.rule, "dependency of the source's %s at the rebuilt release's version" % n))
+                  for n in sorted(src)]
+    reached = _reach(roots, relations)
+    # Recommends count only where the Change says the installer brought them
+    with_recs = [(c.subject, (c.rule, "%s (%s)" % (c.reason, c.subject)))
+                 for c in _installs(ex) if c.data.get("recommends")]
+    for name, why in _reach(with_recs, relations, ("depends", "recommends")).items():
+        reached.setdefault(name, why)
+    for c in _installs(ex):
+        reached[c.subject] = (c.rule, c.reason)
+    return reached
+
+
+def packages(source, image, ex):
+    out = []
+    src = {p["name"]: p.get("version") for p in source.get("packages", ())}
+    img = {p["name"]: p.get("version") for p in image.get("packages", ())}
+    rebuild = ex.first("install-packages")
+    pinned = bool(rebuild and rebuild.data.get("versions"))
+    explained = package_explanations(source, image, ex)
+    for name in sorted(set(src) | set(img)):
+        a, b = src.get(name), img.get(name)
+        if name in src and name not in img:
+            out.append(_why("packages", name, a, None, ex.change("remove-package", name)))
+        elif name in img and name not in src:
+            out.append(_why("packages", name, None, b, explained.get(name)))
+        elif a != b:
+            why = None
+            if rebuild is not None and not pinned:
+                why = (rebuild.rule, "rebuilt from the mirror's current version (versions not pinned)")
+            out.append(_why("packages", name, a, b, why))
+    return out
+
+
+# ------------------------------------------------------------------------------------- services
+def services(source, image, ex, package_diffs):
+    out = []
+    src = {s["name"]: s["state"] for s in source.get("services", ())}
+    img = {s["name"]: s["state"] for s in image.get("services", ())}
+    by_package = {d.subject: d for d in package_diffs}
+    owners = image.get("unit_packages") or {}
+    wanted = {c.subject: (c, state) for state, action in Explainer.SERVICE_ACTIONS.items()
+              for c in ex.plan.by_action(action)}
+    for name in sorted(set(src) | set(img)):
+        a, b = src.get(name), img.get(name)
+        if a == b:
+            change, state = wanted.get(name, (None, None))
+            if change is not None and b is not None and state != b:
+                # as on the source, but not as the Plan says: the Plan's change was not made
+                out.append(Difference("services", name, a, b, None,
+                                      "the Plan (%s) wants it %s" % (change.rule, state)))
+            continue
+        why = ex.service(name, b)
+        if why is None and a is None:
+            pkg = owners.get(name)
+            d = by_package.get(pkg)
+            if d is not None and d.source is None and d.explained:
+                why = (d.rule, "unit of %s, which the image adds: %s" % (pkg, d.reason))
+        out.append(_why("services", name, a, b, why))
+    return out
+
+
+# ------------------------------------------------------------------------------------- network
+IFACE_FIELDS = ("mode", "addresses", "gateway", "dns", "mac", "config_file")
+DEVICE_FIELDS = ("kind", "members", "bond_mode", "parent", "vlan_id", "mtu", "routes", "dns_search")
+
+
+def network(source, image, ex):
+    out = []
+    snet, inet = source.get("network") or {}, image.get("network") or {}
+    if snet.get("manager") != inet.get("manager"):
+        out.append(_why("network", "manager", snet.get("manager"), inet.get("manager"), None))
+    renamed = {}
+    for c in ex.plan.by_action("set-network"):
+        renamed[c.data.get("source_name", c.subject)] = c.subject
+    src = {renamed.get(i["name"], i["name"]): i for i in snet.get("interfaces", ())}
+    img = {i["name"]: i for i in inet.get("interfaces", ())}
+    mac_change = ex.change("remove-file", "/etc/udev/rules.d/70-persistent-net.rules")
+    for name in sorted(set(src) | set(img)):
+        a, b = src.get(name), img.get(name)
+        change = ex.change("set-network", name)
+        if a is None or b is None:
+            out.append(_why("network", "interface " + name, a, b, None))
+            continue
+        fields = sorted(set(a) | set(b) - {"name"})
+        for f in [f for f in IFACE_FIELDS if f in fields] + [f for f in fields if f not in IFACE_FIELDS]:
+            va, vb = _norm(a.get(f)), _norm(b.get(f))
+            if va == vb:
+                continue
+            why = None
+            if f == "mac" and vb is None and mac_change is not None:
+                why = mac_change
+            elif change is not None and f in ("mode", "addresses", "gateway", "dns") \
+                    and _norm(change.data.get(f)) == vb:
+                why = change
+            elif change is not None and f == "config_file" and change.data.get("file") == vb:
+                why = change
+            elif f in DEVICE_FIELDS:
+                why = ex.warning_naming("preflight-network", name + ":")
+            out.append(_why("network", "%s.%s" % (name, f), va, vb, why))
+    sres, ires = source.get("resolv"), image.get("resolv")
+    if sres is not None and ires is not None:
+        dns = [ns for c in ex.plan.by_action("set-network") for ns in c.data.get("dns") or ()]
+        for key in ("nameserver", "search", "options"):
+            if sres.get(key) != ires.get(key):
+                why = None
+                if key == "nameserver" and ires.get(key) and set(ires[key]) <= set(dns):
+                    why = next(c for c in ex.plan.by_action("set-network") if c.data.get("dns"))
+                elif key == "search":
+                    why = next((w for w in ex.plan.warnings if w.rule == "preflight-network"
+                                and "DNS search" in w.message), None)
+                out.append(_why("network", "resolv.conf " + key, sres.get(key) or None, ires.get(key) or None, why))
+    if (snet.get("hosts") or "") != (inet.get("hosts") or ""):
+        c = ex.change("write-hosts", "/etc/hosts")
+        why = c if c is not None and c.data.get("content") == inet.get("hosts") else None
+        out.append(_why("network", "/etc/hosts", _lines(snet.get("hosts")), _lines(inet.get("hosts")), why))
+    return out
+
+
+def _norm(v):
+    if isinstance(v, (list, tuple)):
+        return list(v) or None
+    return v if v not in ("", {}) else None
+
+
+def _lines(text):
+    return len((text or "").splitlines()) if text is not None else None
+
+
+# ------------------------------------------------------------------------------------- fstab
+def _fline(e):
+    return "%s %s %s %s" % (e["spec"], e["mountpoint"], e["fstype"], e.get("options", "defaults"))
+
+
+def fstab(source, image, ex):
+    out = []
+    img_lines = {_fline(e): e for e in image.get("fstab", ())}
+    img_mounts = {e["mountpoint"]: e for e in image.get("fstab", ())}
+    accounted = set()
+    for e in source.get("fstab", ()):
+        line = _fline(e)
+        if line in img_lines:
+            accounted.add(line)
+            key = e["spec"] if e["fstype"] == "swap" else e["mountpoint"]
+            drop = ex.change("drop-fstab-line", key)
+            if drop is not None:
+                # as on the source, but the Plan drops it: its change was not made
+                out.append(Difference("fstab", e["mountpoint"], line, line, None,
+                                      "the Plan (%s) drops it" % drop.rule))
+            continue
+        key = e["spec"] if e["fstype"] == "swap" else e["mountpoint"]
+        drop = ex.change("drop-fstab-line", key) or ex.change("drop-fstab-line", e["mountpoint"])
+        keep = ex.change("keep-fstab-line", key) or ex.change("keep-fstab-line", e["mountpoint"])
+        now = img_mounts.get(e["mountpoint"]) if e["fstype"] != "swap" else None
+        if keep is not None and " ".join(keep.data.get("line", "").split()[:4]) in img_lines:
+            accounted.add(" ".join(keep.data["line"].split()[:4]))
+            out.append(_why("fstab", e["mountpoint"], line, " ".join(keep.data["line"].split()[:4]), keep))
+        elif drop is not None:
+            if now is not None and e["mountpoint"] in ("/", "/boot", "/boot/efi"):
+                accounted.add(_fline(now))
+                out.append(_why("fstab", e["mountpoint"], line, _fline(now), drop))
+            elif now is None:
+                out.append(_why("fstab", e["mountpoint"], line, None, drop))
+            else:
+                out.append(_why("fstab", e["mountpoint"], line, _fline(now), None))
+        else:
+            out.append(_why("fstab", e["mountpoint"], line, _fline(now) if now else None, None))
+    for line, e in img_lines.items():
+        if line not in accounted:
+            drop = ex.change("drop-fstab-line", e["mountpoint"])
+            why = drop if drop is not None and e["mountpoint"] in ("/", "/boot", "/boot/efi") else None
+            out.append(_why("fstab", e["mountpoint"], None, line, why))
+    return out
+
+
+# ------------------------------------------------------------------------------------- accounts
+def accounts(source, image, ex):
+    out = []
+    overlay = ex.first("apply-overlay")
+    needed = image.get("sysusers") or {}
+    for kind, key in (("users", "uid"), ("groups", "gid")):
+        src = {a["name"]: a[key] for a in source.get(kind, ())}
+        img = {a["name"]: a[key] for a in image.get(kind, ())}
+        for name in sorted(set(src) | set(img)):
+            a, b = src.get(name), img.get(name)
+            if a == b:
+                continue
+            why = None
+            if a is None and overlay is not None and overlay.data.get("accounts") == "merged":
+                why = (overlay.rule, "%s %s exists only in the rebuilt image (its packages create it); "
+                       "the merge keeps it" % (kind[:-1], name))
+            out.append(_why("accounts", "%s %s" % (kind[:-1], name), a, b, why))
+        src_packages = {p["name"] for p in source.get("packages", ())}
+        for name, (where, package) in sorted((needed.get(kind) or {}).items()):
+            # only what a package new in the image needs: the source had the others' accounts as it had them
+            if name not in img and name not in src and package and package not in src_packages:
+                out.append(_why("accounts", "%s %s" % (kind[:-1], name), None,
+                                "missing, declared by %s" % where, None))
+    return out
+
+
+# ------------------------------------------------------------------------------------- sysctl
+def sysctl(source_sysctl, image, ex, package_diffs, owners):
+    """``source_sysctl``: key -> (value, file) set by the source's own files (the overlay's)."""
+    out = []
+    img = image.get("sysctl") or {}
+    by_package = {d.subject: d for d in package_diffs}
+    for key in sorted(set(source_sysctl) | set(img)):
+        a = source_sysctl.get(key)
+        b = img.get(key)
+        va, vb = a[0] if a else None, b[0] if b else None
+        if va == vb:
+            continue
+        why = None
+        if a is None and b is not None:
+            pkg = owners.get(b[1])
+            d = by_package.get(pkg)
+            if pkg is not None and (d is None or d.source is not None):
+                continue      # a package file the source has as well: the same setting there
+            if d is not None and d.explained:
+                why = (d.rule, "%s sets it, a package the image adds: %s" % (pkg, d.reason))
+        out.append(_why("sysctl", key, va, "%s (%s)" % (vb, b[1]) if b else None, why))
+    return out
+
+
+# ------------------------------------------------------------------------------------- identity
+def identity(source_identity, image, ex):
+    out = []
+    policy = ex.first("identity")
+    img = image.get("identity") or {}
+    pairs = [("machine-id", source_identity.get("machine_id"), img.get("machine_id"))]
+    skeys, ikeys = source_identity.get("ssh_host_keys") or {}, img.get("ssh_host_keys") or {}
+    for name in sorted(set(skeys) | set(ikeys)):
+        pairs.append(("ssh " + name, skeys.get(name), ikeys.get(name)))
+    for subject, a, b in pairs:
+        if a == b:
+            continue
+        why = policy if policy is not None and policy.subject == "reset" else None
+        out.append(_why("identity", subject, a, b, why))
+    return out
+
+
+# ------------------------------------------------------------------------------------- files
+def files(rows, ex):
+    """``rows``: (path, what, source, image) for overlay members that differ in the image."""
+    out = []
+    for path, what, a, b in rows:
+        why = ex.file(path)
+        if why is None and path.startswith("/var/log/") and what == "content":
+            why = ex.warning("preflight-logs")
+        if why is None and what == "missing" and a == "symlink":
+            prune = ex.first("prune-etc-links")
+            if prune is not None and path.startswith("/etc/") and path not in prune.data.get("keep", ()):
+                why = prune
+        out.append(_why("files", "%s %s" % (path, what) if what != "content" else path, a, b, why))
+    return out
+
+
+def differences(source, image, plan, overlay_rows=(), source_sysctl=None, source_identity=None,
+                image_owners=None):
+    """Every difference between ``source`` (a report dict) and ``image`` (root_facts of the image)."""
+    ex = Explainer(plan)
+    pkg = packages(source, image, ex)
+    out = host(source, image, ex) + pkg + services(source, image, ex, pkg) + network(source, image, ex)
+    out += fstab(source, image, ex) + accounts(source, image, ex)
+    if source_sysctl is not None:
+        out += sysctl(source_sysctl, image, ex, pkg, image_owners or {})
+    if source_identity is not None:
+        out += identity(source_identity, image, ex)
+    out += files(overlay_rows, ex)
+    return out

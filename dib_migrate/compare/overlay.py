@@ -1,0 +1,108 @@
+"""The overlay's members against the image: content, type, owner, mode.
+
+Also what the source's own files say about facts a report does not hold (its sysctl
+settings, its machine-id and host keys), read from the same archive.
+"""
+import hashlib
+import os
+import re
+import stat
+import tarfile
+
+from ..verify.checks import _open_tar
+
+# compared as facts elsewhere (accounts, fstab, hostname, identity, unit states): not as files
+FACT_PATHS = {"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/passwd-", "/etc/group-",
+              "/etc/shadow-", "/etc/gshadow-", "/etc/fstab", "/etc/hostname", "/etc/hosts",
+              "/etc/machine-id", "/var/lib/dbus/machine-id", "/etc/resolv.conf"}
+FACT_PATTERNS = re.compile(r"^/etc/ssh/ssh_host_[^/]*$")
+SERVICE_DIRS = re.compile(r"^/etc/systemd/system/[^/]+\.(wants|requires)$")
+SERVICE_LINKS = re.compile(r"^/etc/(systemd/system/|rc[0-6S]\.d/|rc\.d/rc[0-6]\.d/)")
+
+
+def _sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _kind(m):
+    return "symlink" if m.issym() else "dir" if m.isdir() else "file" if m.isfile() else "other"
+
+
+def _host_kind(st):
+    return ("symlink" if stat.S_ISLNK(st.st_mode) else "dir" if stat.S_ISDIR(st.st_mode)
+            else "file" if stat.S_ISREG(st.st_mode) else "other")
+
+
+def member_rows(archive, root):
+    """(path, what, source, image) for every overlay member the image does not have as the source had it.
+
+    ``what`` is missing, type, content, target (a symlink's), mode or owner. Also returns the
+    source facts the archive holds: ({sysctl key: (value, file)}, {"machine_id", "ssh_host_keys"}).
+    """
+    from .facts import _sysctl_lines, SYSCTL_DIRS
+    rows, sysctl_files, ident = [], {}, {"machine_id": None, "ssh_host_keys": {}, "resolv": None}
+    root = str(root)
+    with _open_tar(archive) as tar:
+        for m in tar:
+            path = "/" + m.name.lstrip("./").rstrip("/")
+            if path == "/":
+                continue
+            if m.isfile() and (path == "/etc/sysctl.conf" or os.path.dirname(path) in SYSCTL_DIRS
+                               and path.endswith(".conf")):
+                sysctl_files[path] = tar.extractfile(m).read().decode("utf-8", "surrogateescape")
+            if m.isfile() and path == "/etc/resolv.conf":
+                ident["resolv"] = tar.extractfile(m).read().decode("utf-8", "surrogateescape")
+            if m.isfile() and path == "/etc/machine-id":
+                ident["machine_id"] = tar.extractfile(m).read().decode().strip() or None
+            if m.isfile() and FACT_PATTERNS.match(path) and path.endswith(".pub"):
+                words = tar.extractfile(m).read().decode("utf-8", "replace").split()
+                if len(words) >= 2:
+                    ident["ssh_host_keys"][os.path.basename(path)] = hashlib.sha256(words[1].encode()).hexdigest()[:16]
+            if path in FACT_PATHS or FACT_PATTERNS.match(path) or (m.issym() and SERVICE_LINKS.match(path)) \
+                    or (m.isdir() and SERVICE_DIRS.match(path)):
+                continue      # unit states are compared as such (services)
+            host = os.path.join(root, path.lstrip("/"))
+            try:
+                st = os.lstat(host)
+            except OSError:
+                rows.append((path, "missing", _kind(m), None))
+                continue
+            if _kind(m) != _host_kind(st):
+                rows.append((path, "type", _kind(m), _host_kind(st)))
+                continue
+            if m.issym():
+                if os.readlink(host) != m.linkname:
+                    rows.append((path, "target", m.linkname, os.readlink(host)))
+                continue
+            if m.isfile():
+                if hashlib.sha256(tar.extractfile(m).read()).hexdigest() != _sha256_file(host):
+                    rows.append((path, "content", "%d bytes" % m.size, "%d bytes" % st.st_size))
+            elif not m.isdir():
+                continue
+            if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
+                rows.append((path, "mode", "%o" % (m.mode & 0o7777), "%o" % stat.S_IMODE(st.st_mode)))
+            if (st.st_uid, st.st_gid) != (m.uid, m.gid):
+                rows.append((path, "owner", "%d:%d" % (m.uid, m.gid), "%d:%d" % (st.st_uid, st.st_gid)))
+    sysctl = {}
+    names = {}
+    for path in sysctl_files:
+        if path != "/etc/sysctl.conf":
+            names[os.path.basename(path)] = path
+    for name in sorted(names):
+        for key, value in _sysctl_lines(sysctl_files[names[name]]):
+            sysctl[key] = (value, names[name])
+    for key, value in _sysctl_lines(sysctl_files.get("/etc/sysctl.conf")):
+        sysctl[key] = (value, "/etc/sysctl.conf")
+    return rows, sysctl, ident
+
+
+def readable(archive):
+    try:
+        with _open_tar(archive):
+            return True
+    except (OSError, tarfile.TarError):
+        return False

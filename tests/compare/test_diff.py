@@ -1,0 +1,235 @@
+"""compare's diff (pure): each kind of difference, explained by its Change or unexplained."""
+import pytest
+
+from dib_migrate.compare.diff import differences
+from dib_migrate.plan.model import Build, Change, Plan, Warning
+
+
+def plan(*changes, identity="keep"):
+    return Plan(host="h", target="openstack", strategy="packages", identity=identity, family="debian",
+                distro="debian", version="12", init_system="systemd",
+                build=Build(("debian-minimal",), "bookworm", "amd64", "qcow2", "qcow2"), changes=tuple(changes))
+
+
+def facts(**kw):
+    base = {"host": {"hostname": "h", "fqdn": "h.example"},
+            "packages": [{"name": "bash", "version": "5.2"}, {"name": "nginx", "version": "1.22"}],
+            "services": [{"name": "nginx", "state": "enabled"}, {"name": "man-db", "state": "disabled"}],
+            "network": {"manager": "ifupdown", "hosts": "127.0.0.1 localhost\n",
+                        "interfaces": [{"name": "eth0", "mode": "static", "addresses": ["10.0.0.5/24"],
+                                        "gateway": "10.0.0.1", "dns": ["10.0.0.2"], "mac": None,
+                                        "config_file": "/etc/network/interfaces"}]},
+            "fstab": [{"spec": "UUID=1", "mountpoint": "/", "fstype": "ext4", "options": "defaults"}],
+            "users": [{"name": "root", "uid": 0, "gid": 0}, {"name": "shop", "uid": 1500, "gid": 1500}],
+            "groups": [{"name": "root", "gid": 0}, {"name": "shop", "gid": 1500}],
+            "relations": {}, "unit_packages": {}, "sysctl": {}, "sysusers": {}, "identity": {}}
+    base.update(kw)
+    return base
+
+
+def only(diffs):
+    assert len(diffs) == 1, diffs
+    return diffs[0]
+
+
+def test_identical_facts_have_no_difference():
+    assert differences(facts(), facts(), plan()) == []
+
+
+def test_timer_re_enabled_by_the_rebuild_is_unexplained():
+    img = facts(services=[{"name": "nginx", "state": "enabled"}, {"name": "man-db", "state": "enabled"}])
+    d = only(differences(facts(), img, plan()))
+    assert (d.area, d.subject, d.source, d.image) == ("services", "man-db", "disabled", "enabled")
+    assert not d.explained
+
+
+def test_service_state_explained_by_its_change():
+    ch = Change("disable-service", "nginx", "svc-firewall", "because")
+    img = facts(services=[{"name": "nginx", "state": "disabled"}, {"name": "man-db", "state": "disabled"}])
+    d = only(differences(facts(), img, plan(ch)))
+    assert d.rule == "svc-firewall" and d.explained
+    # a Change asking for another state than the image has does not explain it
+    wrong = Change("enable-service", "nginx", "svc-keep", "as scanned")
+    assert not only(differences(facts(), img, plan(wrong))).explained
+
+
+@pytest.mark.parametrize("field,value", [
+    ("addresses", ["10.0.0.6/24"]), ("gateway", "10.0.0.9"), ("dns", []), ("mode", "dhcp"),
+    ("mtu", 9000), ("routes", [{"to": "10.9.0.0/16", "via": "10.0.0.1"}]), ("kind", "bond"),
+])
+def test_interface_field_changed_silently_is_unexplained(field, value):
+    img = facts()
+    img["network"] = dict(img["network"], interfaces=[dict(img["network"]["interfaces"][0], **{field: value})])
+    d = only(differences(facts(), img, plan()))
+    assert d.subject == "eth0." + field and not d.explained
+
+
+def test_interface_address_explained_by_set_network():
+    img = facts()
+    img["network"] = dict(img["network"], interfaces=[dict(img["network"]["interfaces"][0], mode="dhcp",
+                                                           addresses=[], gateway=None, dns=[])])
+    data = {"mode": "dhcp", "addresses": [], "gateway": None, "dns": [], "file": "/etc/network/interfaces"}
+    ch = Change("set-network", "eth0", "net-dhcp", "profile", data)
+    diffs = differences(facts(), img, plan(ch))
+    assert diffs and all(d.rule == "net-dhcp" for d in diffs), diffs
+
+
+def test_lost_interface_is_unexplained():
+    img = facts()
+    img["network"] = dict(img["network"], interfaces=[])
+    d = only(differences(facts(), img, plan()))
+    assert d.subject == "interface eth0" and d.image is None and not d.explained
+
+
+def test_package_added_explained_through_its_dependencies():
+    img = facts(packages=facts()["packages"] + [{"name": "cloud-init", "version": "22"},
+                                                {"name": "python3-yaml", "version": "6"},
+                                                {"name": "packagekit", "version": "1.2"}],
+                relations={"cloud-init": {"depends": ["python3-yaml"], "recommends": ["packagekit"]},
+                           "python3-yaml": {}, "packagekit": {}, "bash": {}, "nginx": {}})
+    ch = Change("install-package", "cloud-init", "pkg-cloud-init", "openstack uses cloud-init")
+    diffs = {d.subject: d for d in differences(facts(), img, plan(ch))}
+    assert diffs["cloud-init"].rule == "pkg-cloud-init"
+    assert diffs["python3-yaml"].rule == "pkg-cloud-init"
+    # a Recommends the Plan does not name is a silent addition
+    assert not diffs["packagekit"].explained
+
+
+def test_package_version_explained_only_when_not_pinned():
+    img = facts(packages=[{"name": "bash", "version": "5.2"}, {"name": "nginx", "version": "1.23"}])
+    free = Change("install-packages", "2 packages", "pkg-rebuild", "rebuilt", {"names": ["bash", "nginx"]})
+    assert only(differences(facts(), img, plan(free))).rule == "pkg-rebuild"
+    pinned = Change("install-packages", "2 packages", "pkg-rebuild", "rebuilt",
+                    {"names": ["bash", "nginx"], "versions": {"bash": "5.2", "nginx": "1.22"}})
+    assert not only(differences(facts(), img, plan(pinned))).explained
+
+
+def test_removed_package_explained_by_remove_package():
+    img = facts(packages=[{"name": "bash", "version": "5.2"}])
+    assert not only(differences(facts(), img, plan())).explained
+    ch = Change("remove-package", "nginx", "agent-remove", "old agent")
+    assert only(differences(facts(), img, plan(ch))).rule == "agent-remove"
+
+
+def test_unit_of_an_explained_added_package_is_explained():
+    img = facts(packages=facts()["packages"] + [{"name": "open-iscsi", "version": "2"}],
+                services=facts()["services"] + [{"name": "iscsid", "state": "enabled"}],
+                relations={"open-iscsi": {}}, unit_packages={"iscsid": "open-iscsi"})
+    diffs = {d.subject: d for d in differences(facts(), img, plan())}
+    assert not diffs["open-iscsi"].explained and not diffs["iscsid"].explained
+    ch = Change("install-package", "open-iscsi", "pkg-dib-base", "DIB's base element installs it")
+    diffs = {d.subject: d for d in differences(facts(), img, plan(ch))}
+    assert diffs["iscsid"].rule == "pkg-dib-base"
+
+
+def test_accounts_ids_and_packages_needs():
+    img = facts(users=[{"name": "root", "uid": 0, "gid": 0}, {"name": "shop", "uid": 1001, "gid": 1500}])
+    d = only(differences(facts(), img, plan()))
+    assert (d.subject, d.source, d.image, d.explained) == ("user shop", 1500, 1001, False)
+    # a group a package new in the image declares (sysusers.d) but the carried /etc/group lacks
+    img = facts(packages=facts()["packages"] + [{"name": "udev", "version": "252"}],
+                relations={"udev": {}}, sysusers={"groups": {"render": ("/usr/lib/sysusers.d/udev.conf", "udev")}})
+    ch = Change("install-package", "udev", "pkg-kernel", "kernel")
+    d = only([d for d in differences(facts(), img, plan(ch)) if d.area == "accounts"])
+    assert d.subject == "group render" and not d.explained
+    # declared by a package the source had too: the source lacked that group as well
+    img = facts(sysusers={"groups": {"nobody": ("/usr/lib/sysusers.d/basic.conf", "bash")}})
+    assert differences(facts(), img, plan()) == []
+
+
+def test_resolv_conf_search_lost_is_unexplained():
+    src = facts(resolv={"nameserver": ["10.0.0.2"], "search": ["example.lan"], "options": []})
+    img = facts(resolv={"nameserver": ["10.0.0.2"], "search": [], "options": []})
+    data = {"dns": ["10.0.0.2"], "mode": "static", "addresses": ["10.0.0.5/24"]}
+    d = only(differences(src, img, plan(Change("set-network", "eth0", "net-static", "kept", data))))
+    assert d.subject == "resolv.conf search" and not d.explained
+
+
+def test_image_only_group_explained_by_the_merge():
+    img = facts(groups=facts()["groups"] + [{"name": "render", "gid": 107}])
+    assert not only(differences(facts(), img, plan())).explained
+    merged = Change("apply-overlay", "overlay.tar.gz", "overlay", "laid", {"accounts": "merged"})
+    assert only(differences(facts(), img, plan(merged))).rule == "overlay"
+
+
+def test_fstab_lines():
+    src = facts(fstab=facts()["fstab"] + [{"spec": "nas:/x", "mountpoint": "/x", "fstype": "nfs",
+                                           "options": "rw"},
+                                          {"spec": "//srv/s", "mountpoint": "/s", "fstype": "cifs",
+                                           "options": "rw"}])
+    img = facts(fstab=facts()["fstab"] + [{"spec": "//srv/s", "mountpoint": "/s", "fstype": "cifs",
+                                           "options": "rw,nofail"}])
+    drop = Change("drop-fstab-line", "/x", "fstab-nfs", "NFS dropped", {"line": "nas:/x /x nfs rw 0 0"})
+    keep = Change("keep-fstab-line", "/s", "fstab-remote", "nofail", {"line": "//srv/s /s cifs rw,nofail 0 0"})
+    diffs = {d.subject: d for d in differences(src, img, plan(drop, keep))}
+    assert diffs["/x"].rule == "fstab-nfs" and diffs["/s"].rule == "fstab-remote"
+    diffs = {d.subject: d for d in differences(src, img, plan())}
+    assert not diffs["/x"].explained and not diffs["/s"].explained
+
+
+def test_hostname_and_identity():
+    img = facts(host={"hostname": "ubuntu", "fqdn": "ubuntu"},
+                identity={"machine_id": "b" * 32, "ssh_host_keys": {"k.pub": "2"}})
+    src_ident = {"machine_id": "a" * 32, "ssh_host_keys": {"k.pub": "1"}}
+    diffs = differences(facts(), img, plan(Change("identity", "keep", "identity", "kept")),
+                        source_identity=src_ident)
+    assert sorted(d.subject for d in diffs) == ["fqdn", "hostname", "machine-id", "ssh k.pub"]
+    assert not any(d.explained for d in diffs)
+    reset = plan(Change("identity", "reset", "identity", "template"), identity="reset")
+    diffs = differences(facts(), facts(identity=img["identity"]), reset, source_identity=src_ident)
+    assert diffs and all(d.rule == "identity" for d in diffs)
+
+
+def test_sysctl_from_an_unowned_image_file_is_unexplained():
+    img = facts(sysctl={"vm.swappiness": ("10", "/etc/sysctl.d/99-x.conf"),
+                        "net.ipv4.ip_forward": ("0", "/usr/lib/sysctl.d/50-default.conf"),
+                        "kernel.pid_max": ("4194304", "/usr/lib/sysctl.d/50-pid-max.conf")})
+    src = {"vm.swappiness": ("10", "/etc/sysctl.d/99-x.conf"), "net.ipv4.ip_forward": ("1", "/etc/sysctl.conf")}
+    owners = {"/usr/lib/sysctl.d/50-default.conf": "procps", "/usr/lib/sysctl.d/50-pid-max.conf": "systemd"}
+    diffs = differences(facts(), img, plan(), source_sysctl=src, image_owners=owners)
+    d = only(diffs)     # pid_max comes from a package the source has too: the same setting there
+    assert (d.subject, d.source, d.explained) == ("net.ipv4.ip_forward", "1", False)
+
+
+def test_overlay_file_rows():
+    rows = [("/etc/hosts.allow", "content", "10 bytes", "12 bytes"),
+            ("/etc/adjtime", "content", "44 bytes", "16 bytes"),
+            ("/srv/www/index.php", "mode", "644", "600")]
+    ch = Change("reset-adjtime", "/etc/adjtime", "clock-adjtime", "drift dropped")
+    diffs = {d.subject: d for d in differences(facts(), facts(), plan(ch), overlay_rows=rows)}
+    assert diffs["/etc/adjtime"].rule == "clock-adjtime"
+    assert not diffs["/etc/hosts.allow"].explained and not diffs["/srv/www/index.php mode"].explained
+
+
+def test_units_the_plan_installs_are_explained():
+    img = facts(services=facts()["services"] + [{"name": "dib-migrate-growroot", "state": "enabled"}])
+    assert not only(differences(facts(), img, plan())).explained
+    ch = Change("growroot", "/", "growroot", "grows", {"method": "growroot", "unit": "dib-migrate-growroot"})
+    assert only(differences(facts(), img, plan(ch))).rule == "growroot"
+
+
+def test_device_field_lost_is_explained_only_by_the_plans_warning():
+    src = facts()
+    src["network"] = dict(src["network"], interfaces=[dict(src["network"]["interfaces"][0], mtu=9000)])
+    assert not only(differences(src, facts(), plan())).explained
+    warned = Plan(**dict(plan().__dict__, warnings=(Warning("preflight-network", "eth0: MTU 9000 NOT carried"),)))
+    assert only(differences(src, facts(), warned)).rule == "preflight-network"
+
+
+def test_prune_explains_only_missing_links():
+    prune = Change("prune-etc-links", "/etc", "overlay-links", "pruned", {"keep": [], "skip": []})
+    rows = [("/etc/nginx/sites-enabled/default", "missing", "symlink", None), ("/etc/app", "missing", "dir", None)]
+    diffs = {d.subject: d for d in differences(facts(), facts(), plan(prune), overlay_rows=rows)}
+    assert diffs["/etc/nginx/sites-enabled/default missing"].rule == "overlay-links"
+    assert not diffs["/etc/app missing"].explained
+
+
+def test_image_as_the_source_but_not_as_the_plan_is_unexplained():
+    """A unit re-enabled or an fstab line put back: equal to the source, yet the Plan's change is undone."""
+    ch = Change("disable-service", "nginx", "svc-libvirtd", "off")
+    d = only(differences(facts(), facts(), plan(ch)))
+    assert (d.subject, d.image, d.explained) == ("nginx", "enabled", False) and "svc-libvirtd" in d.reason
+    src = facts(fstab=facts()["fstab"] + [{"spec": "nas:/x", "mountpoint": "/x", "fstype": "nfs", "options": "rw"}])
+    drop = Change("drop-fstab-line", "/x", "fstab-nfs", "NFS dropped", {"line": "nas:/x /x nfs rw 0 0"})
+    d = only(differences(src, src, plan(drop)))
+    assert d.subject == "/x" and not d.explained and "fstab-nfs" in d.reason

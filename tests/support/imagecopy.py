@@ -1,0 +1,26 @@
+"""A writable copy of a built raw image, changed by a test (a deliberately broken image)."""
+import os
+import subprocess
+
+
+def altered_copy(raw, workdir, mutate, name="broken.raw"):
+    """Copy ``raw`` to ``workdir/name``, mount its root read-write and call ``mutate(mountpoint)``."""
+    copy = workdir / name
+    subprocess.run(["cp", "--sparse=always", str(raw), str(copy)], check=True)
+    loop = subprocess.run(["losetup", "-f", "--show", str(copy)], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    mnt = workdir / (name + "-mnt")
+    mnt.mkdir(exist_ok=True)
+    try:
+        subprocess.run(["partx", "-a", loop], check=False, capture_output=True)
+        part = loop + "p1" if os.path.exists(loop + "p1") else loop
+        subprocess.run(["mount", part, str(mnt)], check=True)
+        try:
+            mutate(mnt)
+        finally:
+            subprocess.run(["umount", str(mnt)], check=True)
+    finally:
+        subprocess.run(["partx", "-d", loop], check=False, capture_output=True)
+        subprocess.run(["losetup", "-d", loop], check=False)
+        os.rmdir(mnt)
+    return copy
