@@ -20,13 +20,12 @@ import tempfile
 from pathlib import Path
 
 from ..errors import InputError
+from ..scan.outdir import MARK, OUTPUTS
 
 DEST = re.compile(r"^(?:(?P<user>[a-z_][a-z0-9_.-]{0,31})@)?"
                   r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?$")
 SSH_OPTION = re.compile(r"^[A-Za-z][A-Za-z0-9]*=[^\n\r]*$")
 REMOTE_DIR = re.compile(r"^/tmp/dib-migrate-scan\.[A-Za-z0-9]{6,16}$")
-FETCHED = re.compile(r"^(report\.yaml|overlay\.tar(\.gz|\.zst)?)$")
-SCAN_MARK = ".dib-migrate.json"
 MIN_PYTHON = (3, 6)
 SCANNER_NAME = "dib-migrate-scan.pyz"
 
@@ -91,9 +90,10 @@ def _safe_extract(stream_path, dest, remote):
         with tarfile.open(stream_path, "r:") as tar:
             for m in tar:
                 name = m.name[2:] if m.name.startswith("./") else m.name
-                if name in ("", ".", SCAN_MARK):     # the remote scan's own marker: this side writes its own
+                if name in ("", ".", MARK):     # the remote scan's own marker: this side writes its own
                     continue
-                if not FETCHED.match(name) or not m.isfile():
+                # only what a scan writes (the scanner's own list), as plain files
+                if name not in OUTPUTS or not m.isfile():
                     raise SshScanError(remote.dest, "fetch", "unexpected member %r in the scan output" % m.name)
                 with tar.extractfile(m) as src, open(dest / name, "wb") as out:
                     shutil.copyfileobj(src, out)
@@ -108,7 +108,7 @@ def _safe_extract(stream_path, dest, remote):
 def scan_ssh(dest, outdir, ssh_options=(), scan_args=(), stream=sys.stderr, timeout=3600):
     """Scan ``dest`` over SSH into ``outdir`` (report.yaml + overlay), written by rename; returns the report path."""
     from ..scan.errors import ScanRefused
-    from ..scan.outdir import OUTPUTS, prepare_outdir
+    from ..scan.outdir import prepare_outdir
     remote = Remote(dest, ssh_options, timeout)
     try:
         # the scanner's own rule: a new or empty directory, or one an earlier scan marked
@@ -148,8 +148,8 @@ def scan_ssh(dest, outdir, ssh_options=(), scan_args=(), stream=sys.stderr, time
             # overlay first, report last: a report in OUTDIR always has its overlay beside it
             for name in sorted(names, key=lambda n: n == "report.yaml"):
                 os.replace(got / name, outdir / name)
-            for stale in OUTPUTS:
-                if stale.startswith("overlay.") and stale not in names and (outdir / stale).exists():
+            for stale in OUTPUTS:       # an earlier scan's overlay or manifest must not pass for this one's
+                if stale not in names and stale != MARK and (outdir / stale).exists():
                     (outdir / stale).unlink()
     finally:
         try:

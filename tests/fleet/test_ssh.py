@@ -41,7 +41,7 @@ def test_scan_as_root_through_the_cli(server, tmp_path):
     assert report.has_package("openssh-server") and report.has_package("python3")
     assert [i.addresses for i in report.interfaces if i.name == "eth0"] == [("10.0.2.21/24",)]
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == [".dib-migrate.json", "overlay.tar.gz", "report.yaml"]
+    assert names == [".dib-migrate.json", "manifest.json.gz", "overlay.tar.gz", "report.yaml"]
     assert _leftovers(server) == []
 
 
