@@ -503,7 +503,7 @@ def _member_problems(ctx, path, m, digest):
     if m.issym() and _SERVICE_LINKS.match(path):
         return None     # service state is the service Changes' business
     if not (m.issym() or m.isdir() or m.isfile() or m.islnk()):
-        return None     # device and fifo nodes
+        return None     # device and fifo nodes: the image's own /dev and /run decide
     host = ctx.p(path)
     try:
         st = os.lstat(host)
@@ -522,8 +522,6 @@ def _member_problems(ctx, path, m, digest):
             return ["%s: not a regular file" % path]
         if digest != _sha256(host):
             bad.append("%s: content differs" % path)
-    else:
-        return None
     if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
         bad.append("%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777))
     if (st.st_uid, st.st_gid) != (m.uid, m.gid):
