@@ -101,7 +101,7 @@ def test_build_azure_cmdline(example):
     b = make_plan(example("debian12-web"), "azure").build
     assert (b.image_type, b.output_format) == ("raw", "vhd")
     assert b.environment["DIB_BOOTLOADER_DEFAULT_CMDLINE"] == \
-        "net.ifnames=0 biosdevname=0 console=ttyS0 earlyprintk=ttyS0 rootdelay=300"
+        "net.ifnames=0 biosdevname=0 console=ttyS0 earlyprintk=ttyS0"
 
 
 def test_build_uefi_and_extra_elements(example):
