@@ -140,9 +140,10 @@ def _mib(path):
 def build(work, cell, report):
     """Build the cell's image (one disk-image-create at a time on this host); (image, plan, seconds)."""
     out = work.path / "out" / cell.name
-    image = out / ("%s-%s.%s" % (fx.HOSTNAME, cell.target, EXT[cell.target]))
-    if work.reuse and image.exists() and (out / "plan.json").exists():
-        return image, out / "plan.json", json.loads((out / "build-seconds").read_text())
+    stem = "%s-%s" % (fx.HOSTNAME, cell.target)
+    image, plan = out / ("%s.%s" % (stem, EXT[cell.target])), out / (stem + ".plan.json")
+    if work.reuse and image.exists() and plan.exists():
+        return image, plan, json.loads((out / "build-seconds").read_text())
     shutil.rmtree(out, ignore_errors=True)
     argv = [sys.executable, "-m", "dib_migrate", "build", str(report), "--target", cell.target,
             "-o", str(out), "--no-compress"]
@@ -158,7 +159,7 @@ def build(work, cell, report):
     if r.returncode != 0:
         raise CellError("build", "exit %d: %s" % (r.returncode, _tail(r.stderr)))
     (out / "build-seconds").write_text(json.dumps(seconds))
-    return image, out / "plan.json", seconds
+    return image, plan, seconds
 
 
 def _tail(text, n=6):
