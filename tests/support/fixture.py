@@ -22,10 +22,9 @@ from .rootfs import debian_root
 PACKAGES = ("systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "nginx", "ifupdown",
             "iptables-persistent", "isc-dhcp-client", "libvirt-daemon-system")
 
-# per suite: packages debootstrap's resolver needs named (it cannot pick the provider of a virtual
-# package: python3-cffi-backend-api-max on trixie) and what a suite cannot have cheaply (trixie's
-# libvirt-daemon-system needs a whole qemu-system; the service rules are proven on bookworm)
-SUITE_PACKAGES = {"trixie": {"add": ("python3-cffi-backend",), "drop": ("libvirt-daemon-system",)}}
+# per suite: what a suite cannot have cheaply (trixie's libvirt-daemon-system needs a whole
+# qemu-system; the service rules are proven on bookworm)
+SUITE_PACKAGES = {"trixie": {"drop": ("libvirt-daemon-system",)}}
 
 HOSTNAME = "web-fx"
 USER, UID, GID = "webadmin", 1234, 1234

@@ -73,10 +73,12 @@ CELLS = _cells()
 
 
 def select(patterns):
-    """Cells whose name matches one of the glob ``patterns`` (all when none)."""
+    """Cells whose name matches one of the glob ``patterns``, in the patterns' order (all when none)."""
     if not patterns:
         return list(CELLS)
-    chosen = [c for c in CELLS if any(fnmatch.fnmatch(c.name, p) for p in patterns)]
+    chosen = []
+    for p in patterns:
+        chosen += [c for c in CELLS if fnmatch.fnmatch(c.name, p) and c not in chosen]
     if not chosen:
         raise SystemExit("no cell matches %s (cells: %s)" % (" ".join(patterns), " ".join(c.name for c in CELLS)))
     return chosen
@@ -120,7 +122,8 @@ class Workdir:
             return fx.load_fixture(root)
         if root.exists():
             shutil.rmtree(root)
-        extra = ("cloud-init",) if cell.release in CLOUD_INIT_SOURCES else ()
+        # python3-cffi-backend named: debootstrap cannot pick the provider of its virtual package
+        extra = ("cloud-init", "python3-cffi-backend") if cell.release in CLOUD_INIT_SOURCES else ()
         return fx.make_fixture(root, self.pub, suite=cell.release, extra_packages=extra,
                                firmware=cell.firmware)
 
@@ -213,6 +216,7 @@ echo "ci_ds=$(python3 -c 'import json; print(json.load(open("/run/cloud-init/res
     2>/dev/null)"
 echo "waagent=$(systemctl is-active walinuxagent 2>/dev/null || systemctl is-active waagent 2>/dev/null)"
 echo "failed_units=$(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
+echo "routes=$(ip -4 route | tr '\n' ';')"
 echo "azureuser=$(getent passwd azureuser >/dev/null && echo yes || echo no)"
 """
 
@@ -369,6 +373,16 @@ def table(results):
                 [r.verify] if r.verify.startswith("FAIL") else []):
             notes.append("- %s: %s" % (r.cell, n.replace("\n", " ")[:600]))
     return "\n".join(rows) + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
+
+
+def load(paths):
+    """Results saved by save(), the last run of a cell winning, in the order of CELLS."""
+    by_cell = {}
+    for path in paths:
+        for d in json.loads(Path(path).read_text()):
+            by_cell[d["cell"]] = Result(**d)
+    order = {c.name: i for i, c in enumerate(CELLS)}
+    return sorted(by_cell.values(), key=lambda r: order.get(r.cell, len(order)))
 
 
 def save(results, path):
