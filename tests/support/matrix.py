@@ -66,6 +66,8 @@ def _cells():
         out.append(Cell(release, "azure", metadata="azure-ovf+imds"))
     out.append(Cell("bookworm", "kvm", firmware="uefi"))
     out.append(Cell("bookworm", "kvm", strategy="rootfs"))
+    # the CI cell: a second release, the rootfs strategy and UEFI in one build
+    out.append(Cell("trixie", "kvm", firmware="uefi", strategy="rootfs"))
     return out
 
 

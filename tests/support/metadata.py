@@ -269,7 +269,9 @@ class AzureProvisioning(Service):
     def qemu_args(self, workdir, nic_model):
         return super().qemu_args(workdir, nic_model) + [
             "-drive", "file=%s,format=raw,if=ide,index=2,media=cdrom,readonly=on" % self.iso(workdir),
-            "-smbios", "type=1,manufacturer=Microsoft Corporation,product=Virtual Machine",
+            # the chassis asset tag only: with Hyper-V's system vendor and product ("Microsoft
+            # Corporation", "Virtual Machine") ata_piix ignores the IDE disk, as it should where
+            # VMBus storage (hv_storvsc) serves it, which qemu cannot emulate
             "-smbios", "type=3,manufacturer=Microsoft Corporation,asset=%s" % AZURE_CHASSIS]
 
 
