@@ -261,8 +261,13 @@ def boot(work, cell, source, image, result):
                 result.notes.append("root on %s, expected %s*" % (facts.get("root"), ROOT_PREFIX[cell.disk_bus]))
             if facts.get("firmware") != cell.firmware:
                 result.notes.append("booted %s, expected %s" % (facts.get("firmware"), cell.firmware))
-            if facts.get("failed_units", "").strip():
-                result.notes.append("failed units: " + facts["failed_units"].strip())
+            failed = facts.get("failed_units", "").split()
+            if failed:
+                note = "failed units: " + " ".join(failed)
+                if "networking.service" in failed and "default via 169.254." in facts.get("routes", ""):
+                    note += (" (emulation artefact: eth1, the source's DHCP NIC, sits on the metadata network; "
+                             "its lease's router took the default route before eth0's static gateway line)")
+                result.notes.append(note)
             (vmdir / "requests.json").write_text(json.dumps(service.requests if service else [], indent=1))
 
 
@@ -318,6 +323,8 @@ def _check_metadata(cell, facts, service, result):
     else:
         agent = facts.get("waagent") or "absent"
         result.metadata = "no cloud-init in the image; waagent %s; %d endpoint reads" % (agent, reads)
+        if service.name.startswith("azure") and agent == "inactive":
+            result.metadata += " (the agent's unit has ConditionVirtualization=microsoft: not under qemu)"
         if facts.get("azureuser") == "yes":
             result.metadata += "; azureuser provisioned"
 
