@@ -369,16 +369,24 @@ def _fmt(v):
     return "–" if v in (None, "") else str(v)
 
 
+def _annotated(note, facts):
+    if note.startswith("failed units:") and "networking.service" in note and "(emulation" not in note \
+            and "default via 169.254." in facts.get("routes", ""):
+        note += (" (emulation artefact: eth1, the source's DHCP NIC, sits on the metadata network; its "
+                 "lease's router took the default route before eth0's static gateway line)")
+    return note
+
+
 def table(results):
     rows = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in results:
         cells = [r.cell, r.hardware, _fmt(r.build_s), _fmt(r.image_mib), _fmt(r.verify.split(":")[0]),
-                 _fmt(r.compare), _fmt(r.boot_s), _fmt(r.root_device), _fmt(r.app), _fmt(r.metadata),
+                 _fmt(r.compare.split(" (")[0]), _fmt(r.boot_s), _fmt(r.root_device), _fmt(r.app), _fmt(r.metadata),
                  _fmt(r.identity)]
         rows.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     notes = []
     for r in results:
-        for n in ([("ERROR " + r.error)] if r.error else []) + r.notes + (
+        for n in ([("ERROR " + r.error)] if r.error else []) + [_annotated(n, r.facts) for n in r.notes] + (
                 [r.verify] if r.verify.startswith("FAIL") else []):
             notes.append("- %s: %s" % (r.cell, n.replace("\n", " ")[:600]))
     return "\n".join(rows) + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
