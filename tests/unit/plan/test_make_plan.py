@@ -115,6 +115,17 @@ def test_build_rootfs_strategy(example):
     assert b.elements[:2] == ("migrate-rootfs", "yum") and b.release == "6.10"
 
 
+@pytest.mark.parametrize("name,init", [("centos6-xen-pv", "sysv"), ("debian12-web", "systemd")])
+def test_build_rootfs_strategy_names_the_init_system(example, name, init):
+    """No distro element under rootfs: DIB's dib-init-system stops the build without DIB_INIT_SYSTEM
+    ("DIB_INIT_SYSTEM is not set! Can not continue", issue 13, the matrix's trixie rootfs cell)."""
+    report = example(name)
+    assert report.init_system == init
+    b = plan_of(report, "kvm", strategy="rootfs").build
+    assert b.environment["DIB_INIT_SYSTEM"] == init
+    assert "DIB_INIT_SYSTEM" not in plan_of(report, "kvm").build.environment    # the distro element's job
+
+
 def test_build_user_environment_wins(example):
     b = plan_of(example("debian12-web"), "kvm", environment={"DIB_RELEASE": "trixie", "X": "1"}).build
     assert b.environment["DIB_RELEASE"] == "trixie" and b.environment["X"] == "1"
