@@ -109,7 +109,8 @@ BOOT_DRIVERS = _rule("boot-drivers", "boot", "the target's drivers in the initra
                      "xen-blkfront/netfront / hv_vmbus, hv_storvsc, hv_netvsc)", BEYOND, always=True)
 BOOT_CONSOLE = _rule("boot-console", "boot", "serial console on the kernel command line; it takes the "
                      "login a Xen console getty (`serial-getty@hvc0`) had", BEYOND, always=True)
-BOOT_AZURE = _rule("boot-azure", "boot", "Azure's `earlyprintk=ttyS0 rootdelay=300`", BEYOND)
+BOOT_AZURE = _rule("boot-azure", "boot", "Azure's `earlyprintk=ttyS0 rootdelay=300`; `rootdelay` left out where the "
+                   "family's initramfs sleeps it on every boot (Debian, Ubuntu)", BEYOND)
 # ---------------------------------------------------------------------------- pre-flight
 PREFLIGHT_BASE = _rule("preflight-base", "preflight", "blocker: a release DIB cannot rebuild under the packages "
                        "strategy", BEYOND)

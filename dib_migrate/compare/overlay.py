@@ -9,7 +9,7 @@ import re
 import stat
 import tarfile
 
-from ..verify.checks import _open_tar
+from ..verify.checks import _open_tar, member_path
 
 # compared as facts elsewhere (accounts, fstab, hostname, identity, unit states): not as files
 FACT_PATHS = {"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/passwd-", "/etc/group-",
@@ -48,7 +48,7 @@ def member_rows(archive, root):
     root = str(root)
     with _open_tar(archive) as tar:
         for m in tar:
-            path = "/" + m.name.lstrip("./").rstrip("/")
+            path = member_path(m.name)
             if path == "/":
                 continue
             if m.isfile() and (path == "/etc/sysctl.conf" or os.path.dirname(path) in SYSCTL_DIRS

@@ -74,6 +74,9 @@ class Family(abc.ABC):
     sysv_enable = ("chkconfig {} on",)
     sysv_disable = ("chkconfig {} off",)
 
+    # kernel argument name -> why the family's initramfs must not get it (a target asks for it)
+    unsafe_kernel_args = {}
+
     def __init__(self, report):
         self.report = report
 
@@ -134,6 +137,12 @@ class Family(abc.ABC):
     def is_xen_kernel(self, name):
         """A kernel that only boots as a Xen PV guest (the scanner's pattern: one place)."""
         return bool(XEN_KERNEL.match(name))
+
+    def kernel_args(self, args):
+        """(args kept, {arg left out: why}) for a target's kernel arguments."""
+        left_out = {a: self.unsafe_kernel_args[a.split("=")[0]] for a in args
+                    if a.split("=")[0] in self.unsafe_kernel_args}
+        return tuple(a for a in args if a not in left_out), left_out
 
     def is_kernel_package(self, name):
         return self.is_xen_kernel(name) or name in self.kernel_packages()

@@ -53,6 +53,10 @@ class Debian(Family):
     package_installed = "install ok installed"
     sysv_enable = ("update-rc.d {} defaults", "update-rc.d {} enable")
     sysv_disable = ("update-rc.d {} disable",)
+    # initramfs-tools' init runs `sleep "$ROOTDELAY"` on every boot, then waits for the root
+    # device by itself; Azure's rootdelay=300 was written for initramfs that treat it as that wait
+    unsafe_kernel_args = {"rootdelay": "initramfs-tools sleeps that long on every boot and waits for "
+                                       "the root device by itself"}
 
     def kernel_packages(self):
         return ("linux-image-" + self.dib_arch(),)

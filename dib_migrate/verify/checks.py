@@ -497,6 +497,14 @@ class _open_tar:
             self.tmp.close()
 
 
+def member_path(name):
+    """An archive member's absolute path: "./" prefixes go, a dotfile keeps its dot."""
+    while name.startswith("./"):
+        name = name[2:]
+    name = name.strip("/")
+    return "/" + name if name != "." else "/"
+
+
 def _member_problems(ctx, path, m, digest):
     """How the image's ``path`` differs from the archive member ``m`` (``digest``: its data's
     sha256): a list, empty when it matches; None for entries the overlay does not decide."""
@@ -536,7 +544,7 @@ def _members(archive, managed, skipped=None):
     skipped = {} if skipped is None else skipped
     with _open_tar(archive) as tar:
         for m in tar:
-            path = "/" + m.name.lstrip("./").rstrip("/")
+            path = member_path(m.name)
             if path == "/":
                 skipped.setdefault("the root directory itself", []).append(path)
                 continue

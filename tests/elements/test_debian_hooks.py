@@ -196,3 +196,40 @@ def test_hooks_are_idempotent(built, tmp_path):
     assert (root / "etc/fstab").read_text() == fstab
     assert (root / "etc/default/grub").read_text() == grub
     assert Path(root / "usr/share/initramfs-tools/modules.d/dib-migrate").read_text().count("virtio_blk") == 1
+
+
+# Debian's own /etc/default/grub, then what diskimage-builder's 50-bootloader appends (its own
+# GRUB_CMDLINE_LINUX_DEFAULT line, which also carries DIB_BOOTLOADER_DEFAULT_CMDLINE)
+DEBIAN_AND_DIB_GRUB = """\
+GRUB_DEFAULT=0
+GRUB_TIMEOUT=5
+GRUB_CMDLINE_LINUX_DEFAULT="quiet"
+GRUB_CMDLINE_LINUX=""
+GRUB_DEVICE=LABEL=cloudimg-rootfs
+GRUB_CMDLINE_LINUX_DEFAULT=" console=ttyS0,115200 no_timer_check net.ifnames=0 biosdevname=0 console=tty0 \
+console=ttyS0,115200"
+GRUB_SERIAL_COMMAND="serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1"
+"""
+
+
+def test_target_args_once_on_the_kernel_line(built):
+    """The Plan's arguments reach the kernel once, and the file has one line per key (runs last:
+    it rewrites the shared root's /etc/default/grub)."""
+    root = built["root"]
+    (root / "etc/default/grub").write_text(DEBIAN_AND_DIB_GRUB)
+    hooks = Hooks.__new__(Hooks)
+    hooks.root, hooks.dir = root, root / "tmp/in_target.d"
+    with Chroot(root):
+        hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
+    grub = (root / "etc/default/grub").read_text()
+    keys = [ln.split("=", 1)[0] for ln in grub.splitlines() if ln.startswith("GRUB_CMDLINE_LINUX")]
+    assert sorted(keys) == ["GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"], grub
+    # what grub-mkconfig's 10_linux puts on the kernel line: the shell's values of both keys
+    line = subprocess.run(["bash", "-c", '. "$1"; echo $GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT',
+                           "-", str(root / "etc/default/grub")], capture_output=True, text=True,
+                          check=True).stdout.split()
+    wanted = (built["data"] / "boot/cmdline").read_text().split()
+    for arg in wanted + ["no_timer_check"]:
+        assert line.count(arg) == 1, (arg, line)
+    assert "quiet" not in line          # DIB's later line won, as it does in the shell
+    assert "GRUB_SERIAL_COMMAND=" in grub

@@ -75,7 +75,7 @@ def test_hook_names_unique_short_and_standard():
 def test_every_hook_reads_data_beside_itself():
     for _el, _phase, hook in hooks():
         text = hook.read_text()
-        if "migrate-data" in text:
+        if "/migrate-data" in text:
             assert '$(dirname "$0")/..' in text, hook
             assert "TMP_HOOKS_PATH:-" not in text, hook
 

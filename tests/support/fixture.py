@@ -22,6 +22,10 @@ from .rootfs import debian_root
 PACKAGES = ("systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "nginx", "ifupdown",
             "iptables-persistent", "isc-dhcp-client", "libvirt-daemon-system")
 
+# per suite: what a suite cannot have cheaply (trixie's libvirt-daemon-system needs a whole
+# qemu-system; the service rules are proven on bookworm)
+SUITE_PACKAGES = {"trixie": {"drop": ("libvirt-daemon-system",)}}
+
 HOSTNAME = "web-fx"
 USER, UID, GID = "webadmin", 1234, 1234
 # Xen's OUI: the source's NIC; the VM gets a 52:54:00 qemu MAC, so they always differ
@@ -99,11 +103,16 @@ def _write(root, path, text, mode=0o644, uid=0, gid=0):
     return p
 
 
-def make_fixture(dest, public_key):
+def make_fixture(dest, public_key, suite="bookworm", extra_packages=(), firmware="bios"):
     """Build the fixture root in ``dest`` (must not exist or be empty); return a Fixture.
 
-    ``public_key`` is the OpenSSH public key that may log in as the fixture's user."""
-    root = debian_root(dest, include=PACKAGES)
+    ``public_key`` is the OpenSSH public key that may log in as the fixture's user. ``suite`` is
+    the Debian release, ``extra_packages`` more of its packages (e.g. cloud-init for a server
+    born from a cloud image); ``firmware="uefi"`` gives it the EFI system partition's tree a
+    UEFI server has mounted at /boot/efi."""
+    tweak = SUITE_PACKAGES.get(suite, {})
+    packages = [p for p in PACKAGES if p not in tweak.get("drop", ())] + list(tweak.get("add", ()))
+    root = debian_root(dest, include=packages + list(extra_packages), suite=suite)
 
     def chroot(*argv):
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
@@ -119,6 +128,9 @@ def make_fixture(dest, public_key):
     _write(root, "/etc/adjtime", ADJTIME)
     _write(root, "/etc/iptables/rules.v4", IPTABLES_V4)
     _write(root, "/etc/machine-id", uuid.uuid4().hex + "\n", 0o444)
+    if firmware == "uefi":
+        _write(root, "/boot/efi/EFI/debian/grub.cfg",
+               "search.fs_uuid 0000 root\nconfigfile ($root)/boot/grub/grub.cfg\n")
 
     # nginx: a page of its own under /srv (a token per build, so a stale image cannot pass)
     page = ("<html><body><h1>%s</h1><p>migrated fixture %s</p></body></html>\n"
@@ -143,8 +155,9 @@ def make_fixture(dest, public_key):
     _write(root, "/srv/www/owned-by-user.txt", "user data\n", 0o604, UID, 0)
 
     # services as the source runs them: libvirtd and the firewall on, like the seed's server
-    subprocess.run(["systemctl", "--root", str(root), "enable", "libvirtd", "netfilter-persistent",
-                    "ssh", "nginx", "networking"], check=True, capture_output=True)
+    units = [u for u in ("libvirtd", "netfilter-persistent", "ssh", "nginx", "networking")
+             if (root / "lib/systemd/system" / (u + ".service")).exists()]
+    subprocess.run(["systemctl", "--root", str(root), "enable"] + units, check=True, capture_output=True)
 
     return load_fixture(root)
 

@@ -1,4 +1,4 @@
-"""Cached Debian 12 root filesystems for tests that run real commands on a real root.
+"""Cached Debian root filesystems (12 unless a suite is named) for tests that run real commands on a real root.
 
 debootstrap takes about a minute; the result is kept as a tarball under
 ``$DIB_MIGRATE_TEST_CACHE`` (default /var/cache/dib-migrate-tests) keyed by the

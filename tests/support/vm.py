@@ -142,7 +142,7 @@ class VM:
 
     def __init__(self, image, workdir, user, key, nic_model="virtio-net-pci",
                  mac="52:54:00:d1:b0:01", seed=None, memory=1024, smp=2, accel=None,
-                 guest_ports=(22, 80)):
+                 guest_ports=(22, 80), disk_bus="virtio", firmware="bios", extra_args=()):
         self.image = Path(image)
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -151,6 +151,7 @@ class VM:
         self.memory, self.smp = memory, smp
         self.accel = accel or ("kvm" if kvm_usable() else "tcg")
         self.guest_ports = guest_ports
+        self.disk_bus, self.firmware, self.extra_args = disk_bus, firmware, list(extra_args)
         self.ports = {}
         self.proc = None
         self.console = self.workdir / "console.log"
@@ -162,15 +163,32 @@ class VM:
         self.ports = {g: free_port() for g in self.guest_ports}
         fwd = ",".join("hostfwd=tcp:127.0.0.1:%d-:%d" % (h, g) for g, h in self.ports.items())
         argv = [QEMU, "-accel", self.accel, "-m", str(self.memory), "-smp", str(self.smp),
-                "-display", "none", "-monitor", "none", "-serial", "file:%s" % self.console,
-                "-drive", "file=%s,format=%s,if=virtio,snapshot=on"
-                % (self.image, image_format(self.image)),
-                "-nic", "user,model=%s,mac=%s,%s" % (self.nic_model, self.mac, fwd)]
+                "-display", "none", "-monitor", "none", "-serial", "file:%s" % self.console]
+        argv += self.disk_args() + self.firmware_args()
+        argv += ["-nic", "user,model=%s,mac=%s,%s" % (self.nic_model, self.mac, fwd)]
         if self.accel == "kvm":
             argv += ["-cpu", "host"]
         if self.seed:
             argv += ["-drive", "file=%s,format=raw,if=virtio,readonly=on" % self.seed]
-        return argv
+        return argv + self.extra_args
+
+    def disk_args(self):
+        """The root disk on the bus the target's cloud presents it on."""
+        drive = "file=%s,format=%s,snapshot=on" % (self.image, image_format(self.image))
+        if self.disk_bus == "nvme":          # EC2 Nitro: every EBS volume is an NVMe namespace
+            return ["-drive", drive + ",if=none,id=root", "-device", "nvme,drive=root,serial=vol0dibmigrate"]
+        if self.disk_bus == "ide":           # Azure Gen1: the OS disk on the emulated ATA controller
+            return ["-drive", drive + ",if=ide,index=0,media=disk"]
+        return ["-drive", drive + ",if=virtio"]
+
+    def firmware_args(self):
+        if self.firmware != "uefi":
+            return []
+        code, vars_ = ovmf_files()
+        own_vars = self.workdir / "OVMF_VARS.fd"
+        shutil.copyfile(vars_, own_vars)     # the firmware writes its boot entries there
+        return ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s" % code,
+                "-drive", "if=pflash,format=raw,unit=1,file=%s" % own_vars]
 
     def start(self):
         if self.console.exists():
@@ -283,6 +301,18 @@ class VM:
         url = "http://127.0.0.1:%d%s" % (self.ports[guest_port], path)
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return resp.status, resp.read()
+
+
+OVMF_PAIRS = (("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),
+              ("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"))
+
+
+def ovmf_files():
+    """(code, vars template) of Debian's ``ovmf`` package."""
+    for code, vars_ in OVMF_PAIRS:
+        if os.path.exists(code) and os.path.exists(vars_):
+            return code, vars_
+    raise BootError("no OVMF firmware (install Debian's ovmf package)")
 
 
 def have_qemu():

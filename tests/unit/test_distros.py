@@ -167,3 +167,14 @@ def test_family_files_refuse_a_driver_name_that_is_not_a_module(example):
         if c.action == "initramfs-drivers" else c for c in plan.changes))
     with pytest.raises(ValueError, match="not a kernel module name"):
         family_files(bad, report)
+
+
+@pytest.mark.parametrize("name,dropped", [("debian12-web", {"rootdelay"}), ("ubuntu2204-netplan", {"rootdelay"}),
+                                          ("rocky9-vmware", set()), ("sles15-wicked", set())])
+def test_kernel_args_the_initramfs_mistreats(example, name, dropped):
+    f = family_for(example(name))
+    args = ("console=ttyS0", "earlyprintk=ttyS0", "rootdelay=300")
+    kept, left_out = f.kernel_args(args)
+    assert {a.split("=")[0] for a in left_out} == dropped
+    assert kept == tuple(a for a in args if a not in left_out)
+    assert all(why for why in left_out.values())

@@ -308,3 +308,28 @@ def test_a_resynced_image_is_checked_against_its_deltas(tmp_path):
     delta.write_bytes(b"changed")
     ok, detail = _results(V.verify(disk, mkimage.PLAN, overlay=overlay))[key]
     assert not ok and "is not at" in detail
+
+
+def test_overlay_member_names_keep_a_leading_dot(tmp_path):
+    """`./.dibm-ready` is /.dibm-ready: only the "./" prefix goes, not the dotfile's own dot."""
+    disk = _disk(tmp_path, _write("/.dibm-ready", "x\n"))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in ("./.dibm-ready", ".dibm-ready"):
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mode = 2, 0o644
+            tar.addfile(ti, io.BytesIO(b"x\n"))
+    archive = tmp_path / "dot.tar.gz"
+    archive.write_bytes(buf.getvalue())
+    ok, detail = _results(V.verify(disk, mkimage.PLAN, overlay=archive))[("apply-overlay", "overlay.tar.gz")]
+    assert ok, detail
+
+
+def test_member_path():
+    from dib_migrate.verify.checks import member_path
+    assert member_path("./.dibm-ready") == "/.dibm-ready"
+    assert member_path(".profile") == "/.profile"
+    assert member_path("./etc/hosts") == "/etc/hosts"
+    assert member_path("././srv/") == "/srv"
+    assert member_path("./") == "/"
+    assert member_path("/etc/x") == "/etc/x"

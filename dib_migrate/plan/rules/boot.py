@@ -9,9 +9,12 @@ def rules(ctx):
     extra = [a for a in t.kernel_args if not a.startswith("console=")]
     yield Change("kernel-args", " ".join(console), R.BOOT_CONSOLE,
                  "serial console so the %s console log shows the boot" % t.name, {"args": console})
-    if extra:
-        yield Change("kernel-args", " ".join(extra), t.kernel_args_rule,
-                     "%s requires %s" % (t.name, " ".join(extra)), {"args": extra})
+    extra, left_out = ctx.family.kernel_args(extra)
+    if extra or left_out:
+        reason = "%s requires %s" % (t.name, " ".join(extra) or "nothing more")
+        for arg, why in left_out.items():
+            reason += " (%s left out: %s)" % (arg, why)
+        yield Change("kernel-args", " ".join(extra) or "none", t.kernel_args_rule, reason, {"args": list(extra)})
     yield Change("initramfs-drivers", " ".join(t.drivers), R.BOOT_DRIVERS,
                  "generic initramfs (host-only off) with the %s storage and network drivers" % t.name,
                  {"drivers": list(t.drivers)})

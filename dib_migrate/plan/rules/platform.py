@@ -45,11 +45,21 @@ def cloud_config(ctx):
 def azure_agent(ctx):
     if not ctx.target.azure_agent:
         return
+    keep = ctx.options.identity == "keep"
+    # who provisions: cloud-init where the image has it; else a kept identity is a specialised disk
+    # (nothing to provision, the agent only reports ready) and a reset one is provisioned by the agent.
+    # Debian ships Provisioning.Agent=cloud-init, which without cloud-init never reports ready.
+    if ctx.target.cloud_init or ctx.report.has_package(ctx.family.cloud_init_package):
+        provisioning = "cloud-init"
+    else:
+        provisioning = "disabled" if keep else "waagent"
     settings = {"ResourceDisk.EnableSwap": "n", "ResourceDisk.Format": "y",
                 "Provisioning.DeleteRootPassword": "n",
-                "Provisioning.RegenerateSshHostKeyPair": "n" if ctx.options.identity == "keep" else "y"}
+                "Provisioning.RegenerateSshHostKeyPair": "n" if keep else "y",
+                "Provisioning.Agent": provisioning}
     yield Change("agent-config", "/etc/waagent.conf", R.PKG_AZURE_AGENT,
-                 "Azure agent: no swap on the OS disk; root password and host keys as the identity policy says",
+                 "Azure agent: no swap on the OS disk; root password and host keys as the identity policy says; "
+                 "Provisioning.Agent=%s" % provisioning,
                  {"settings": settings})
 
 

@@ -101,7 +101,7 @@ def test_build_azure_cmdline(example):
     b = make_plan(example("debian12-web"), "azure").build
     assert (b.image_type, b.output_format) == ("raw", "vhd")
     assert b.environment["DIB_BOOTLOADER_DEFAULT_CMDLINE"] == \
-        "net.ifnames=0 biosdevname=0 console=ttyS0 earlyprintk=ttyS0 rootdelay=300"
+        "net.ifnames=0 biosdevname=0 console=ttyS0 earlyprintk=ttyS0"
 
 
 def test_build_uefi_and_extra_elements(example):
@@ -113,6 +113,17 @@ def test_build_uefi_and_extra_elements(example):
 def test_build_rootfs_strategy(example):
     b = plan_of(example("centos6-xen-pv"), "kvm", strategy="rootfs").build
     assert b.elements[:2] == ("migrate-rootfs", "yum") and b.release == "6.10"
+
+
+@pytest.mark.parametrize("name,init", [("centos6-xen-pv", "sysv"), ("debian12-web", "systemd")])
+def test_build_rootfs_strategy_names_the_init_system(example, name, init):
+    """No distro element under rootfs: DIB's dib-init-system stops the build without DIB_INIT_SYSTEM
+    ("DIB_INIT_SYSTEM is not set! Can not continue", issue 13, the matrix's trixie rootfs cell)."""
+    report = example(name)
+    assert report.init_system == init
+    b = plan_of(report, "kvm", strategy="rootfs").build
+    assert b.environment["DIB_INIT_SYSTEM"] == init
+    assert "DIB_INIT_SYSTEM" not in plan_of(report, "kvm").build.environment    # the distro element's job
 
 
 def test_build_user_environment_wins(example):

@@ -41,6 +41,17 @@ def test_azure_kernel_args(example):
         assert not plan_of(example("rocky9-vmware"), target).by_rule("boot-azure")
 
 
+@pytest.mark.parametrize("name", ["debian12-web", "ubuntu2204-netplan"])
+def test_azure_rootdelay_left_out_where_initramfs_sleeps_it(example, name):
+    """initramfs-tools sleeps rootdelay seconds on every boot (it waits for the root device by
+    itself): rootdelay=300 is five minutes per boot, so the Debian family leaves it out, in the open."""
+    plan = plan_of(example(name), "azure")
+    (c,) = plan.by_rule("boot-azure")
+    assert c.data["args"] == ["earlyprintk=ttyS0"]
+    assert "rootdelay=300 left out" in c.reason and "initramfs-tools" in c.reason
+    assert "rootdelay" not in plan.build.environment["DIB_BOOTLOADER_DEFAULT_CMDLINE"]
+
+
 @pytest.mark.parametrize("name,loader", [("debian12-web", "grub2"), ("centos6-xen-pv", "grub-legacy"),
                                          ("rocky9-vmware", "grub2"), ("sles15-wicked", "grub2")])
 def test_regen_grub_and_initramfs(example, name, loader):

@@ -50,13 +50,26 @@ def test_identity_reset_lets_cloud_init_provision(example):
     assert "regenerates the SSH host keys" in c.reason
 
 
-@pytest.mark.parametrize("identity,regen", [("keep", "n"), ("reset", "y")])
-def test_azure_agent_settings(example, identity, regen):
+@pytest.mark.parametrize("identity,regen,agent", [("keep", "n", "disabled"), ("reset", "y", "waagent")])
+def test_azure_agent_settings(example, identity, regen, agent):
     c = plan_of(example("debian12-web"), "azure", identity=identity).find("agent-config", "/etc/waagent.conf")
     assert c.rule == "pkg-azure-agent"
     assert c.data["settings"] == {"ResourceDisk.EnableSwap": "n", "ResourceDisk.Format": "y",
                                   "Provisioning.DeleteRootPassword": "n",
-                                  "Provisioning.RegenerateSshHostKeyPair": regen}
+                                  "Provisioning.RegenerateSshHostKeyPair": regen,
+                                  "Provisioning.Agent": agent}
+
+
+def test_azure_provisioning_agent_is_one_the_image_has(derive):
+    """Debian's waagent.conf says Provisioning.Agent=cloud-init: in an image without cloud-init
+    nothing would provision or report ready (issue 13, the matrix's bookworm-azure cell). A kept
+    identity is a specialised disk (nothing to provision: "disabled" still reports ready); a reset
+    one is provisioned by the agent itself; a carried cloud-init provisions where it is there."""
+    r = derive("debian12-web", lambda d: d["packages"].append({"name": "cloud-init", "version": "22.4.2-1",
+                                                              "arch": "all"}))
+    for identity in ("keep", "reset"):
+        c = plan_of(r, "azure", identity=identity).find("agent-config", "/etc/waagent.conf")
+        assert c.data["settings"]["Provisioning.Agent"] == "cloud-init"
 
 
 def test_identity_keep_is_default(example):

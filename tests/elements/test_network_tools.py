@@ -1,0 +1,163 @@
+"""Rendered network files read by the real tools of their managers, on a real Debian 12 root.
+
+netplan.io's `netplan generate --root-dir`, ifupdown's `ifquery`, systemd-networkd itself (it
+logs every key it cannot parse) and NetworkManager 1.42 loading the keyfiles (nmcli lists what
+it loaded). The same interfaces (static IPv4+IPv6 with gateway and DNS, and DHCP) in every
+format, plus the shipped reports of those managers (Ubuntu's netplan, Rocky's keyfiles).
+ifcfg (network-scripts) and wicked files have no parser on Debian: they stay golden tests
+(tests/unit/test_network_files.py). Tools run in the root's chroot, in a private network
+namespace, so the host's network is never touched.
+"""
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from dib_migrate.network_files import network_files
+from dib_migrate.plan import make_plan
+from dib_migrate.report import load_report
+
+from .hookrun import EXAMPLES, Chroot, debian_root, have_debootstrap
+
+pytestmark = [pytest.mark.rootfs,
+              pytest.mark.skipif(not have_debootstrap(), reason="needs root and debootstrap")]
+
+# libpam-systemd and polkitd named: debootstrap cannot pick providers of logind / polkitd's virtuals
+TOOLS = ("systemd-sysv", "dbus", "libpam-systemd", "polkitd", "netplan.io", "network-manager", "ifupdown",
+         "iproute2")
+REPORTS = EXAMPLES.parent / "tests/unit/fixtures/reports"
+INTERFACES = [
+    {"name": "eth0", "mac": "52:54:00:12:34:56", "mode": "static", "addresses": ["10.0.5.20/24", "2001:db8:5::20/64"],
+     "gateway": "10.0.5.1", "dns": ["10.0.5.2", "2001:db8:5::2"], "config_file": None},
+    {"name": "eth1", "mac": "52:54:00:12:34:57", "mode": "dhcp", "addresses": [], "gateway": None, "dns": [],
+     "config_file": None},
+]
+NM_DIR = "/etc/NetworkManager/system-connections"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return debian_root(tmp_path_factory.mktemp("nettools") / "root", include=TOOLS)
+
+
+def _files(tmp_path, base, manager=None):
+    data = yaml.safe_load((EXAMPLES / base / "report.yaml").read_text() if (EXAMPLES / base).is_dir()
+                          else (REPORTS / (base + ".yaml")).read_text())
+    data["overlay"] = None
+    if manager:
+        data["network"]["manager"] = manager
+        data["network"]["interfaces"] = INTERFACES
+    path = tmp_path / ("%s-%s.yaml" % (base, manager))
+    path.write_text(yaml.safe_dump(data))
+    plan = make_plan(load_report(str(path)), "kvm")
+    nets = plan.by_action("set-network")
+    return {p: c for p, c in network_files(plan).items() if p not in ("/etc/hosts", "/etc/resolv.conf")}, \
+        [c.subject for c in nets]
+
+
+class _Placed:
+    """The files written into the root for one check, removed again after it."""
+
+    def __init__(self, root, files, mode=0o600):
+        self.root, self.files, self.mode = root, files, mode
+
+    def __enter__(self):
+        for path, content in self.files.items():
+            p = self.root / path.lstrip("/")
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(content)
+            p.chmod(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        for path in self.files:
+            (self.root / path.lstrip("/")).unlink()
+
+
+def _in_netns(root, script, timeout=60):
+    """``script`` (sh) in the root's chroot, in a new network and PID namespace (all its
+    daemons end with it)."""
+    return subprocess.run(["unshare", "--net", "--pid", "--fork", "--kill-child", "chroot", str(root),
+                           "sh", "-c", script], capture_output=True, text=True, timeout=timeout)
+
+
+def _networkd_complaints(root):
+    """Start systemd-networkd on the root's .network files; the lines where it rejects a key."""
+    r = _in_netns(root, "SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console timeout 5 "
+                        "/lib/systemd/systemd-networkd 2>&1; true")
+    bad = [ln for ln in r.stdout.splitlines()
+           if any(w in ln for w in ("Unknown key", "Unknown section", "Failed to parse", "Invalid", "ignoring"))
+           and ".network" in ln]
+    return bad, r.stdout
+
+
+@pytest.mark.parametrize("base,manager", [("debian12-web", "netplan"), ("ubuntu2204-netplan", None)])
+def test_netplan_generate_accepts_it(root, tmp_path, base, manager):
+    files, nics = _files(tmp_path, base, manager)
+    assert any(p.startswith("/etc/netplan/") for p in files), files
+    with Chroot(root) as ch, _Placed(root, files):
+        r = ch.run("netplan", "generate", "--root-dir", "/", capture_output=True, text=True, check=False)
+        assert r.returncode == 0, r.stderr
+        generated = sorted(p.name for p in (root / "run/systemd/network").glob("10-netplan-*.network"))
+        assert generated == sorted("10-netplan-%s.network" % n for n in nics), generated
+        bad, log = _networkd_complaints(root)
+        assert not bad, log
+    subprocess.run(["rm", "-rf", str(root / "run/systemd/network")], check=True)
+
+
+# networkd logs nothing for a file it parses cleanly: a file with a misspelt key shows that it
+# does read /etc/systemd/network and says so when it cannot parse something
+CONTROL = {"/etc/systemd/network/99-control.network": "[Match]\nName=ctl0\n\n[Network]\nAdres=192.0.2.9/24\n"}
+
+
+def test_networkd_parses_it(root, tmp_path):
+    files, nics = _files(tmp_path, "debian12-web", "systemd-networkd")
+    assert ["/etc/systemd/network/10-%s.network" % n for n in nics] == sorted(p for p in files if
+                                                                              p.endswith(".network"))
+    with Chroot(root), _Placed(root, dict(files, **CONTROL), 0o644):
+        bad, log = _networkd_complaints(root)
+    assert [ln for ln in bad if "99-control.network" in ln and "Adres" in ln], log
+    assert not [ln for ln in bad if "99-control.network" not in ln], log
+
+
+@pytest.mark.parametrize("base,manager", [("debian12-web", "ifupdown"), ("debian12-web", None)])
+def test_ifquery_reads_it(root, tmp_path, base, manager):
+    files, nics = _files(tmp_path, base, manager)
+    with Chroot(root) as ch, _Placed(root, files, 0o644):
+        listed = set()
+        for allow in ("auto", "hotplug"):
+            r = ch.run("ifquery", "-i", "/etc/network/interfaces", "--list", "--allow", allow,
+                       capture_output=True, text=True)
+            listed |= set(r.stdout.split())
+        assert set(nics) <= listed, listed
+        for nic in nics:
+            r = ch.run("ifquery", "-i", "/etc/network/interfaces", nic, capture_output=True, text=True, check=False)
+            assert r.returncode == 0, (nic, r.stderr)
+        if manager:
+            r = ch.run("ifquery", "-i", "/etc/network/interfaces", "eth0", capture_output=True, text=True)
+            assert "address: 10.0.5.20/24" in r.stdout or "address: 10.0.5.20" in r.stdout, r.stdout
+            assert "gateway: 10.0.5.1" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("base,manager", [("debian12-web", "NetworkManager"), ("rocky9-vmware", None)])
+def test_networkmanager_loads_the_keyfiles(root, tmp_path, base, manager):
+    files, nics = _files(tmp_path, base, manager)
+    files = {p: c for p, c in files.items() if p.startswith(NM_DIR)}
+    assert len(files) == len(nics), files
+    # the root is shared by the module's tests: no pid file or listing of an earlier run
+    script = ("rm -f /run/dbus/pid /tmp/nm.list /tmp/nm.log; mkdir -p /run/dbus && dbus-daemon --system --fork && "
+              "(NetworkManager --no-daemon --log-level=INFO >/tmp/nm.log 2>&1 &) && "
+              "for i in $(seq 30); do nmcli -t -f NAME,TYPE,FILENAME connection show >/tmp/nm.list 2>&1 && "
+              "[ -s /tmp/nm.list ] && break; sleep 1; done; cat /tmp/nm.list; echo ---; cat /tmp/nm.log")
+    with Chroot(root), _Placed(root, files):
+        start = time.monotonic()
+        r = _in_netns(root, script, timeout=120)
+    listed, _, log = r.stdout.partition("---")
+    version = subprocess.run(["chroot", str(root), "NetworkManager", "--version"], capture_output=True,
+                             text=True).stdout.strip()
+    assert version.startswith("1.42"), version
+    for path in files:
+        assert path in listed, "NetworkManager %s did not load %s (%.0fs)\n%s\n%s" % (
+            version, path, time.monotonic() - start, listed, log[-3000:])
+    assert "error" not in " ".join(ln for ln in log.splitlines() if "keyfile" in ln).lower(), log
