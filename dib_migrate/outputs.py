@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import InputError
@@ -28,6 +29,7 @@ MARK = ".dib-migrate.json"
 STAGING = ".dibm-tmp-"
 LOCK = ".lock"
 TREE = "tree"            # the new directory output inside a staging directory
+UNLOCKED_GRACE = 2.0     # seconds: an empty staging directory without its lock file older than this is stale
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -159,6 +161,7 @@ def clean_stale(parent, name):
             continue
         fd = _take(Path(e.path) / LOCK)
         if fd is None:
+            _remove_unlocked_empty(e.path)
             continue
         try:
             final = parent / name
@@ -166,11 +169,49 @@ def clean_stale(parent, name):
                 src = Path(e.path) / keep
                 if not os.path.lexists(str(final)) and read_mark(src) is not None:
                     os.rename(str(src), str(final))
-            shutil.rmtree(e.path, ignore_errors=True)
+            _remove_staging(e.path)
             removed.append(e.path)
         finally:
             os.close(fd)
     return removed
+
+
+def _remove_staging(path):
+    """Everything but the lock first, the lock last: a kill at any point leaves either a locked
+    directory or an empty one, both of which the next run recognises as stale."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return
+    for e in entries:
+        if e.name == LOCK:
+            continue
+        if e.is_dir(follow_symlinks=False):
+            shutil.rmtree(e.path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(e.path)
+            except OSError:
+                pass
+    for remove in (lambda: os.unlink(os.path.join(path, LOCK)), lambda: os.rmdir(path)):
+        try:
+            remove()
+        except OSError:
+            pass
+
+
+def _remove_unlocked_empty(path, grace=UNLOCKED_GRACE):
+    """A run killed between mkdtemp and creating its lock file left an empty staging directory.
+
+    Only an empty one is removed (rmdir cannot remove anything else), and only once it is older than
+    the microseconds a live run needs to create its lock.
+    """
+    try:
+        if os.path.exists(os.path.join(path, LOCK)) or time.time() - os.lstat(path).st_mtime < grace:
+            return
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 @contextlib.contextmanager
@@ -184,7 +225,7 @@ def staging(parent, name):
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield work
     finally:
-        shutil.rmtree(str(work), ignore_errors=True)
+        _remove_staging(str(work))
         os.close(fd)
 
 

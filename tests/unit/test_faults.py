@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dib_migrate.outputs import MARK
+from dib_migrate.outputs import MARK, UNLOCKED_GRACE
 
 from .helpers import EXAMPLES
 
@@ -83,6 +83,7 @@ def test_render_killed_at_random_points(tmp_path):
         # the previous output is whole at every instant: old or new, never half
         assert element_set_complete(out), "seed %d: partial element set at the final path" % seed
     assert complete_before
+    time.sleep(UNLOCKED_GRACE + 0.1)
     run_ok(*argv)
     assert staging_left(tmp_path) == [], "stale staging directories survived the next run"
 
@@ -94,6 +95,7 @@ def test_first_render_killed_leaves_nothing_partial(tmp_path):
         kill_at_random(argv_of(seed), None, seed, window)
         out = tmp_path / ("o%d" % seed)
         assert not out.exists() or element_set_complete(out), "seed %d" % seed
+    time.sleep(UNLOCKED_GRACE + 0.1)     # a kill between mkdtemp and the lock file: stale after the grace
     for seed in range(RUNS):
         run_ok(*argv_of(seed))
     assert staging_left(tmp_path) == []
@@ -117,6 +119,7 @@ def test_build_killed_at_random_points(tmp_path, fake_dib):
         kill_at_random(argv, fake_dib, 1000 + seed, window)
         assert image.stat().st_size == IMAGE_BYTES, "seed %d: the image at the final path is partial" % seed
         assert element_set_complete(out / "web01-kvm.elements")
+    time.sleep(UNLOCKED_GRACE + 0.1)
     run_ok(*argv, env=fake_dib)
     assert staging_left(out) == [] and (tmp_path / "keep.txt").read_text() == "the operator's\n"
     assert sorted(os.listdir(str(out))) == [MARK, "web01-kvm.elements", "web01-kvm.log", "web01-kvm.plan.json",
@@ -131,6 +134,7 @@ def test_first_build_killed_publishes_nothing_partial(tmp_path, fake_dib):
         image.unlink(missing_ok=True)
         kill_at_random(argv, fake_dib, 2000 + seed, window)
         assert not image.exists() or image.stat().st_size == IMAGE_BYTES, "seed %d" % seed
+    time.sleep(UNLOCKED_GRACE + 0.1)
     run_ok(*argv, env=fake_dib)
     assert staging_left(tmp_path / "out") == []
 
@@ -208,3 +212,19 @@ def test_stale_staging_of_others_is_left_alone(tmp_path):
     (lookalike / "data").write_text("x")
     run_ok("render", REPORT, "--target", "kvm", "-o", str(tmp_path / "out"))
     assert (lookalike / "data").exists()
+
+
+def test_killed_before_its_lock_existed(tmp_path):
+    """A run killed between mkdtemp and creating its lock left an empty staging directory: removed after
+    the grace period; one holding anything is never touched."""
+    from dib_migrate import outputs
+    empty = tmp_path / ".out.dibm-tmp-killed"
+    empty.mkdir()
+    full = tmp_path / ".out.dibm-tmp-other"
+    full.mkdir()
+    (full / "x").write_text("not ours to judge\n")
+    old = time.time() - 10
+    for p in (empty, full):
+        os.utime(str(p), (old, old))
+    outputs.clean_stale(tmp_path, "out")
+    assert not empty.exists() and (full / "x").exists()
