@@ -9,14 +9,13 @@ import re
 import stat
 import tarfile
 
-from ..verify.checks import _open_tar, member_path
+from ..verify.checks import SERVICE_DIRS, _open_tar, member_path
 
 # compared as facts elsewhere (accounts, fstab, hostname, identity, unit states): not as files
 FACT_PATHS = {"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/passwd-", "/etc/group-",
               "/etc/shadow-", "/etc/gshadow-", "/etc/fstab", "/etc/hostname", "/etc/hosts",
               "/etc/machine-id", "/var/lib/dbus/machine-id", "/etc/resolv.conf"}
 FACT_PATTERNS = re.compile(r"^/etc/ssh/ssh_host_[^/]*$")
-SERVICE_DIRS = re.compile(r"^/etc/systemd/system/[^/]+\.(wants|requires)$")
 SERVICE_LINKS = re.compile(r"^/etc/(systemd/system/|rc[0-6S]\.d/|rc\.d/rc[0-6]\.d/)")
 
 

@@ -470,6 +470,8 @@ def _sha256(path):
 
 # enable/disable/mask links: the service Changes decide these, not the overlay
 _SERVICE_LINKS = re.compile(r"^/etc/(systemd/system/|rc[0-6S]\.d/|rc\.d/rc[0-6]\.d/)")
+# unit link directories: a directory whose last link a service Change removed is gone, rightly
+SERVICE_DIRS = re.compile(r"^/etc/systemd/system/[^/]+\.(wants|requires)$")
 
 
 class _open_tar:
@@ -508,7 +510,7 @@ def member_path(name):
 def _member_problems(ctx, path, m, digest):
     """How the image's ``path`` differs from the archive member ``m`` (``digest``: its data's
     sha256): a list, empty when it matches; None for entries the overlay does not decide."""
-    if m.issym() and _SERVICE_LINKS.match(path):
+    if m.issym() and _SERVICE_LINKS.match(path) or m.isdir() and SERVICE_DIRS.match(path):
         return None     # service state is the service Changes' business
     if not (m.issym() or m.isdir() or m.isfile() or m.islnk()):
         return None     # device and fifo nodes: the image's own /dev and /run decide
@@ -593,7 +595,8 @@ def _overlay(ctx, c):
         m, digest = expected[path]
         problems = _member_problems(ctx, path, m, digest)
         if problems is None:
-            why = ("service links (checked by the service Changes)" if m.issym() else "device and fifo nodes")
+            why = ("service links (checked by the service Changes)" if m.issym() or m.isdir()
+                   else "device and fifo nodes")
             skipped.setdefault(why, []).append(path)
             continue
         checked += 1

@@ -333,3 +333,17 @@ def test_member_path():
     assert member_path("././srv/") == "/srv"
     assert member_path("./") == "/"
     assert member_path("/etc/x") == "/etc/x"
+
+
+def test_a_unit_link_directory_emptied_by_a_service_change_is_not_missing(tmp_path):
+    # a socket the Plan disables takes its link, and systemctl the then-empty sockets.target.wants
+    disk = _disk(tmp_path)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        ti = tarfile.TarInfo("etc/systemd/system/sockets.target.wants")
+        ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(ti)
+    archive = tmp_path / "overlay.tar.gz"
+    archive.write_bytes(buf.getvalue())
+    ok, detail = _results(V.verify(disk, mkimage.PLAN, overlay=archive))[("apply-overlay", "overlay.tar.gz")]
+    assert ok and "1 service links" in detail, detail
