@@ -1,6 +1,6 @@
 """The clouds an image can be built for (SPEC §4) and what each adds to the Plan."""
-from dataclasses import dataclass
-from typing import Tuple
+from dataclasses import dataclass, field
+from typing import Mapping, Tuple
 
 from . import rule_registry as R
 
@@ -16,6 +16,9 @@ class Target:
     kernel_args_rule: str = ""      # the rule of those arguments (boot-azure)
     cloud_element: str = ""         # migrate-cloud-* element (render adds it to the element set), if any
     cloud_init: bool = False        # pkg-cloud-init
+    # cloud-init's datasources here (with their settings), for cloud-init injected or the source's own
+    datasources: Tuple[str, ...] = ()
+    datasource_settings: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     azure_agent: bool = False       # pkg-azure-agent
     swap_on_os_disk: bool = True
     service_rule: str = ""          # ec2-services / openstack-services / azure-services
@@ -47,17 +50,20 @@ TARGETS = {
     t.name: t for t in (
         Target("openstack", "qcow2", "qcow2", "qcow2", VIRTIO, CONSOLE,
                cloud_element="migrate-cloud-openstack", cloud_init=True,
+               datasources=("ConfigDrive", "OpenStack", "None"),
                service_rule=R.OPENSTACK_SERVICES,
                services_disabled=("hal", "haldaemon", "ip6tables", "iptables"),
                summary="qcow2; virtio drivers; cloud-init with ConfigDrive/OpenStack datasources"),
         Target("ec2", "raw", "raw", "raw",
                ("nvme", "nvme_core", "ena", "xen_blkfront", "xen_netfront") + VIRTIO, CONSOLE,
                cloud_element="migrate-cloud-ec2", service_rule=R.EC2_SERVICES,
+               datasources=("Ec2", "None"), datasource_settings={"Ec2": {"strict_id": False}},
                services_disabled=("hal", "haldaemon", "ip6tables", "iptables"),
                summary="raw (for import); nvme, ena, xen-blkfront/netfront; fstab by UUID"),
         Target("azure", "raw", "vhd", "vhd", ("hv_vmbus", "hv_storvsc", "hv_netvsc", "hv_utils"),
                ("console=ttyS0", "earlyprintk=ttyS0", "rootdelay=300"), kernel_args_rule=R.BOOT_AZURE,
                cloud_element="migrate-cloud-azure", azure_agent=True, swap_on_os_disk=False,
+               datasources=("Azure",),
                service_rule=R.AZURE_SERVICES,
                summary="fixed VHD, size a multiple of 1 MiB; Hyper-V drivers; Azure Linux agent"),
         Target("kvm", "qcow2", "qcow2", "qcow2", VIRTIO, CONSOLE,

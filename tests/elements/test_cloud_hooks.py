@@ -57,7 +57,7 @@ def test_openstack_datasources_are_the_plans(root, tmp_path):
     shutil.rmtree(cfg, ignore_errors=True)
     cfg.mkdir(parents=True)
     data, _res = _run(root, tmp_path, "openstack", "70-migrate-cloud-openstack")
-    assert sorted(p.name for p in cfg.iterdir()) == ["90-dib-migrate.cfg"]
-    assert (cfg / "90-dib-migrate.cfg").read_text() == (data / "cloud/cloud.cfg").read_text()
-    assert yaml.safe_load((cfg / "90-dib-migrate.cfg").read_text())["datasource_list"] == \
+    assert sorted(p.name for p in cfg.iterdir()) == ["91-dib-migrate.cfg"]
+    assert (cfg / "91-dib-migrate.cfg").read_text() == (data / "cloud/cloud.cfg").read_text()
+    assert yaml.safe_load((cfg / "91-dib-migrate.cfg").read_text())["datasource_list"] == \
         ["ConfigDrive", "OpenStack", "None"]

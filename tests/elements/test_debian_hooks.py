@@ -151,11 +151,11 @@ def test_network_written_mac_bindings_removed(built):
 
 def test_cloud_init_config(built):
     cfg = built["root"] / "etc/cloud/cloud.cfg.d"
-    assert (cfg / "90-dib-migrate.cfg").read_text() == (built["data"] / "cloud/cloud.cfg").read_text()
+    assert (cfg / "91-dib-migrate.cfg").read_text() == (built["data"] / "cloud/cloud.cfg").read_text()
     # the datasources are the Plan's (in its cloud.cfg), not the hook's own
-    assert yaml.safe_load((cfg / "90-dib-migrate.cfg").read_text())["datasource_list"][:2] == \
+    assert yaml.safe_load((cfg / "91-dib-migrate.cfg").read_text())["datasource_list"][:2] == \
         ["ConfigDrive", "OpenStack"]
-    assert not [p.name for p in cfg.iterdir() if p.name.startswith("9") and p.name != "90-dib-migrate.cfg"]
+    assert not [p.name for p in cfg.iterdir() if p.name.startswith("9") and p.name != "91-dib-migrate.cfg"]
 
 
 def test_identity_kept_no_relabel_growroot_by_cloud_init(built):

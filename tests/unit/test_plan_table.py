@@ -47,7 +47,7 @@ def test_the_paths_operators_saw_cut_are_whole(example):
     i = next(n for n, ln in enumerate(lines) if "/etc/udev/rules.d/" in ln and "net-mac" in ln and "remove" in ln)
     assert lines[i + 1].split()[0] == "70-persistent-net.rules"
     i = next(n for n, ln in enumerate(lines) if "/etc/cloud/cloud.cfg.d/" in ln)
-    assert lines[i + 1].split()[0] == "90-dib-migrate.cfg"
+    assert lines[i + 1].split()[0] == "91-dib-migrate.cfg"
 
 
 def test_wide_terminal_keeps_subjects_on_one_line(example):

@@ -73,7 +73,7 @@ PLAN = Plan(
                {"line": "tmpfs /scratch tmpfs defaults 0 0", "index": 3}),
         Change("reset-adjtime", "/etc/adjtime", "clock-adjtime", "r",
                {"content": "0.0 0 0.0\n0\nUTC\n", "mode": "UTC"}),
-        Change("cloud-config", "/etc/cloud/cloud.cfg.d/90-dib-migrate.cfg", "pkg-cloud-init", "r",
+        Change("cloud-config", "/etc/cloud/cloud.cfg.d/91-dib-migrate.cfg", "pkg-cloud-init", "r",
                {"content": "network:\n  config: disabled\n"}),
         Change("agent-config", "/etc/waagent.conf", "pkg-azure-agent", "r",
                {"settings": {"ResourceDisk.EnableSwap": "n"}}),
@@ -131,7 +131,7 @@ def good_root(root):
     _w(root, "/var/lib/dpkg/status", status)
     _w(root, "/etc/fstab", "UUID=%s / ext4 defaults 0 1\ntmpfs /scratch tmpfs defaults 0 0\n" % ROOT_UUID)
     _w(root, "/etc/adjtime", "0.0 0 0.0\n0\nUTC\n")
-    _w(root, "/etc/cloud/cloud.cfg.d/90-dib-migrate.cfg", "network:\n  config: disabled\n")
+    _w(root, "/etc/cloud/cloud.cfg.d/91-dib-migrate.cfg", "network:\n  config: disabled\n")
     _w(root, "/etc/waagent.conf", "# agent\nResourceDisk.EnableSwap=n\n")
     _w(root, "/etc/machine-id", "0123456789abcdef0123456789abcdef\n")
     _w(root, "/etc/ssh/ssh_host_ed25519_key", "key", 0o600)

@@ -116,8 +116,8 @@ DEFECTS = {
     "static-became-dhcp": (_write("/etc/network/interfaces", "auto eth0\niface eth0 inet dhcp\n"
                                   "allow-hotplug eth1\niface eth1 inet dhcp\n"), ("set-network", "eth0")),
     "hosts-differ": (_write("/etc/hosts", "127.0.0.1 other\n"), ("write-hosts", "/etc/hosts")),
-    "cloud-cfg-missing": (_rm("/etc/cloud/cloud.cfg.d/90-dib-migrate.cfg"),
-                          ("cloud-config", "/etc/cloud/cloud.cfg.d/90-dib-migrate.cfg")),
+    "cloud-cfg-missing": (_rm("/etc/cloud/cloud.cfg.d/91-dib-migrate.cfg"),
+                          ("cloud-config", "/etc/cloud/cloud.cfg.d/91-dib-migrate.cfg")),
     "agent-setting": (_write("/etc/waagent.conf", "ResourceDisk.EnableSwap=y\n"),
                       ("agent-config", "/etc/waagent.conf")),
     "no-autorelabel": (_rm("/.autorelabel"), ("selinux-relabel", "/.autorelabel")),

@@ -4,7 +4,7 @@ import yaml
 from ... import rule_registry as R
 from ..model import Change
 
-CLOUD_CFG = "/etc/cloud/cloud.cfg.d/90-dib-migrate.cfg"
+CLOUD_CFG = "/etc/cloud/cloud.cfg.d/91-dib-migrate.cfg"
 
 
 def cloud_config(ctx):
@@ -29,8 +29,11 @@ def cloud_config(ctx):
     }
     if keep:
         cfg.update(ssh_genkeytypes=[], manage_etc_hosts=False)
-    if t.cloud_init:
-        cfg["datasource_list"] = ["ConfigDrive", "OpenStack", "None"]
+    if t.datasources:
+        # the file sorts after Debian's 90_dpkg.cfg, whose list would otherwise win
+        cfg["datasource_list"] = list(t.datasources)
+    if t.datasource_settings:
+        cfg["datasource"] = {k: dict(v) for k, v in t.datasource_settings.items()}
     whose = "the source's own cloud-init" if own else "cloud-init"
     if keep:
         reason = ("%s reads the %s metadata but changes no hostname, SSH host keys, network configuration or "

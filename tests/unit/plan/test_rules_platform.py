@@ -9,7 +9,7 @@ from ..helpers import FIXTURES, plan_of
 
 
 def cloud_cfg(plan):
-    c = plan.find("cloud-config", "/etc/cloud/cloud.cfg.d/90-dib-migrate.cfg")
+    c = plan.find("cloud-config", "/etc/cloud/cloud.cfg.d/91-dib-migrate.cfg")
     return c, yaml.safe_load(c.data["content"])
 
 
@@ -42,6 +42,20 @@ def test_identity_keep_stops_cloud_init_on_every_target(derive, target):
     assert cfg["network"] == {"config": "disabled"} and cfg["allow_public_ssh_keys"] is False
     assert cfg["manage_etc_hosts"] is False
     assert "hostname, SSH host keys, network configuration or authorized_keys" in c.reason
+
+
+@pytest.mark.parametrize("target,datasources,settings", [
+    ("openstack", ["ConfigDrive", "OpenStack", "None"], None),
+    ("ec2", ["Ec2", "None"], {"Ec2": {"strict_id": False}}),
+    ("azure", ["Azure"], None),
+    ("kvm", None, None),
+])
+def test_the_plan_decides_the_datasources(derive, target, datasources, settings):
+    """The hooks only install the Plan's file (91-, after Debian's 90_dpkg.cfg whose list would win)."""
+    def m(d):
+        d["packages"].append({"name": "cloud-init", "version": "22.4.2-1", "arch": "all"})
+    _c, cfg = cloud_cfg(plan_of(derive("debian12-web", m), target))
+    assert cfg.get("datasource_list") == datasources and cfg.get("datasource") == settings
 
 
 def test_identity_reset_lets_cloud_init_provision(example):
