@@ -5,7 +5,7 @@ its host and target; a build's OUTDIR holds one listing every file dib-migrate p
 else at an output path belongs to the operator and is never replaced: a file, or a non-empty
 directory without a marker, is refused (exit 2).
 
-Work happens in a private staging directory beside the outputs (``.NAME.dibm-tmp-XXXX``) that
+Work happens in a private staging directory beside the outputs (``.NAME.dibm-tmp-<random>``) that
 holds a lock file flocked for the writer's whole life. The kernel drops that lock when the writer
 dies, even by SIGKILL, so the next run knows a staging directory whose lock it can take is stale
 and removes it; one it cannot take belongs to a run still going. Results are renamed into place:

@@ -9,7 +9,7 @@ import re
 import stat
 import tarfile
 
-from ..verify.checks import SERVICE_DIRS, _open_tar, member_path
+from ..verify.checks import SERVICE_DIRS, _open_tar, _sha256, member_path
 
 # compared as facts elsewhere (accounts, fstab, hostname, identity, unit states): not as files
 FACT_PATHS = {"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/passwd-", "/etc/group-",
@@ -17,14 +17,6 @@ FACT_PATHS = {"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/
               "/etc/machine-id", "/var/lib/dbus/machine-id", "/etc/resolv.conf"}
 FACT_PATTERNS = re.compile(r"^/etc/ssh/ssh_host_[^/]*$")
 SERVICE_LINKS = re.compile(r"^/etc/(systemd/system/|rc[0-6S]\.d/|rc\.d/rc[0-6]\.d/)")
-
-
-def _sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _kind(m):
@@ -78,7 +70,7 @@ def member_rows(archive, root):
                     rows.append((path, "target", m.linkname, os.readlink(host)))
                 continue
             if m.isfile():
-                if hashlib.sha256(tar.extractfile(m).read()).hexdigest() != _sha256_file(host):
+                if hashlib.sha256(tar.extractfile(m).read()).hexdigest() != _sha256(host):
                     rows.append((path, "content", "%d bytes" % m.size, "%d bytes" % st.st_size))
             elif not m.isdir():
                 continue

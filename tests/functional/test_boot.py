@@ -12,7 +12,7 @@ import pytest
 
 from tests.support import fixture as fx
 from tests.support.dibhost import cli
-from tests.support.imagecopy import altered_copy
+from tests.support.imagecopy import altered_copy, enable_unit
 from tests.support import vm as vmlib
 
 pytestmark = pytest.mark.functional
@@ -182,10 +182,7 @@ def test_azure_fixed_vhd_verifies(build):
 def _tamper(raw, workdir):
     """Undo two hooks' work in a copy of a raw image: libvirtd enabled again, an NFS line back."""
     def mutate(mnt):
-        wants = mnt / "etc/systemd/system/multi-user.target.wants/libvirtd.service"
-        if os.path.lexists(wants):
-            wants.unlink()
-        os.symlink("/lib/systemd/system/libvirtd.service", wants)
+        enable_unit(mnt, "libvirtd.service")
         with open(mnt / "etc/fstab", "a") as f:
             f.write("nas.example.test:/export/www /srv/shared nfs rw,hard,intr 0 0\n")
     return altered_copy(raw, workdir, mutate)

@@ -1,13 +1,12 @@
 """End-to-end (issue 11): `dib-migrate compare` finds no unexplained difference between the
 fixture server and the images built from it, and a deliberately altered image makes it exit 1."""
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.support.dibhost import cli
-from tests.support.imagecopy import altered_copy
+from tests.support.imagecopy import altered_copy, enable_unit
 
 pytestmark = pytest.mark.functional
 
@@ -36,10 +35,7 @@ def test_altered_image_is_unexplained(build, report, workdir):
 
     def mutate(mnt):
         # a unit the Plan disabled re-enabled, a carried file changed
-        wants = mnt / "etc/systemd/system/multi-user.target.wants/libvirtd.service"
-        if os.path.lexists(wants):
-            wants.unlink()
-        os.symlink("/lib/systemd/system/libvirtd.service", wants)
+        enable_unit(mnt, "libvirtd.service")
         with open(mnt / "srv/www/index.html", "ab") as f:
             f.write(b"<!-- changed -->\n")
     broken = altered_copy(ec2.image, workdir, mutate, name="altered.raw")

@@ -24,3 +24,11 @@ def altered_copy(raw, workdir, mutate, name="broken.raw"):
         subprocess.run(["losetup", "-d", loop], check=False)
         os.rmdir(mnt)
     return copy
+
+
+def enable_unit(mnt, unit, target="multi-user.target"):
+    """Enable ``unit`` in a mounted image the way systemctl would: its link in the target's wants."""
+    wants = mnt / "etc/systemd/system" / (target + ".wants") / unit
+    if os.path.lexists(wants):
+        wants.unlink()
+    os.symlink("/lib/systemd/system/" + unit, wants)
