@@ -18,6 +18,7 @@ import jsonschema
 from . import safe_yaml
 from .errors import InputError
 from .overlay import inspect_archive
+from .scan.units import LEGACY_TYPES, recorded_types
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
 SUPPORTED_VERSIONS = (1,)
@@ -170,6 +171,7 @@ class Report:
     quiesced: Tuple[Tuple[str, float], ...] = ()     # (service, downtime in s) stopped during the scan
     delta: Optional[Delta] = None
     scanned_at: Optional[str] = None
+    unit_types: Tuple[str, ...] = LEGACY_TYPES    # the unit kinds ``services`` covers
 
     def has_package(self, *names):
         installed = {p.name for p in self.packages}
@@ -330,6 +332,7 @@ def load_report(path):
                        if q["was_running"]),
         delta=_load_delta(path, data),
         scanned_at=str(data["scanned_at"]) if data.get("scanned_at") is not None else None,
+        unit_types=recorded_types(data.get("scanner")),
     )
 
 

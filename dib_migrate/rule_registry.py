@@ -141,6 +141,10 @@ PREFLIGHT_STATIC = _rule("preflight-static", "preflight", "warning: static addre
 PREFLIGHT_NETWORK = _rule("preflight-network", "preflight", "warning: bonds, VLANs, bridges, static routes, MTU and "
                           "DNS search domains the rendered network configuration does not carry", BEYOND)
 
+PREFLIGHT_UNITS = _rule("preflight-units", "preflight", "warning: a report whose scanner recorded services only "
+                        "(no timers, sockets, paths or template instances): those keep the states the image's "
+                        "packages give them", BEYOND)
+
 
 def table(format="table"):
     """The registry as text: `dib-migrate rules` (table) or the README's rule table (markdown)."""

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..plan.model import Change, Warning
+from ..rule_registry import PREFLIGHT_UNITS
+from ..scan.units import recorded_types, unit_type
 
 AREAS = ("host", "packages", "services", "network", "fstab", "accounts", "sysctl", "identity", "files")
 
@@ -196,6 +198,7 @@ def services(source, image, ex, package_diffs):
     owners = image.get("unit_packages") or {}
     wanted = {c.subject: (c, state) for state, action in Explainer.SERVICE_ACTIONS.items()
               for c in ex.plan.by_action(action)}
+    recorded = recorded_types(source.get("scanner"))
     for name in sorted(set(src) | set(img)):
         a, b = src.get(name), img.get(name)
         if a == b:
@@ -211,6 +214,9 @@ def services(source, image, ex, package_diffs):
             d = by_package.get(pkg)
             if d is not None and d.source is None and d.explained:
                 why = (d.rule, "unit of %s, which the image adds: %s" % (pkg, d.reason))
+            elif unit_type(name) not in recorded:
+                # the source's scanner never looked at this kind of unit: the Plan says so
+                why = ex.warning(PREFLIGHT_UNITS)
         out.append(_why("services", name, a, b, why))
     return out
 

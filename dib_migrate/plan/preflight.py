@@ -2,6 +2,7 @@
 import re
 
 from .. import rule_registry as R
+from ..scan.units import RECORDED_TYPES
 from .model import Blocker, Warning
 
 
@@ -25,6 +26,14 @@ def delta_blocker(r):
                       "since that scan" % (r.delta.since, len(r.delta.deleted)),
                       "apply it to the image built from the earlier scan: dib-migrate resync IMAGE REPORT",
                       "overlay.mode", "delta")
+
+
+def unit_types_warning(r, o):
+    missing = [t for t in RECORDED_TYPES if t not in r.unit_types]
+    if r.init_system == "systemd" and missing and o.strategy == "packages":
+        yield Warning(R.PREFLIGHT_UNITS, "the report records the states of %s units only (its scanner did not "
+                      "record %s): in the image those keep the states the rebuilt packages give them; rescan "
+                      "with this dib-migrate to carry them" % (", ".join(r.unit_types), ", ".join(missing)))
 
 
 def warnings(ctx):
@@ -68,6 +77,7 @@ def warnings(ctx):
             yield Warning(R.PREFLIGHT_NETWORK, "%s: %s NOT carried into the image's %s configuration; set "
                           "%s up on the new instance by hand" % (i.name, "; ".join(facts), r.network_manager,
                                                                  "them" if len(facts) > 1 else "it"))
+    yield from unit_types_warning(r, o)
     if ctx.target.name in ("ec2", "azure"):
         static = [i for i in ctx.interfaces() if i.mode == "static"]
         if static:

@@ -24,7 +24,7 @@ from .platform import detect_firmware, scanned_virtualization
 from .progress import Progress, human_bytes
 from .root import Root, check_linux_root
 from .security import detect_firewall, detect_selinux
-from .units import detect_services
+from .units import detect_services, scanned_types
 from .users import parse_accounts
 from .version import SCANNER_VERSION, SCHEMA_VERSION
 from .yamlwrite import dump_yaml
@@ -100,6 +100,7 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
     progress.phase("reading services, network, fstab, accounts")
     services = detect_services(root, init_system, os_info["family"])
     report["services"] = services
+    report["scanner"]["unit_types"] = list(scanned_types(init_system))
     report["network"] = detect_network(root, names, services, progress)
     report["fstab"] = [e for e in parse_fstab(root.read("/etc/fstab"), progress) if fstab_ok(e, progress)]
     report["clock"] = {"adjtime": root.read("/etc/adjtime")}

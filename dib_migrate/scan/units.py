@@ -12,6 +12,25 @@ SYSTEMD_ADMIN_DIR = "/etc/systemd/system"
 UNIT_TYPES = (".service", ".timer", ".socket", ".path")
 
 
+# the kinds of unit whose states a report records (its `scanner.unit_types`); a report that does
+# not say was written by a scanner that recorded services only
+RECORDED_TYPES = ("service", "timer", "socket", "path", "instance")
+LEGACY_TYPES = ("service",)
+
+
+def unit_type(name):
+    """The kind of a report's unit name: getty@tty1 → instance, man-db.timer → timer, nginx → service."""
+    if "@" in name:
+        return "instance"
+    suffix = name.rsplit(".", 1)[-1]
+    return suffix if "." in name and suffix in RECORDED_TYPES else "service"
+
+
+def recorded_types(scanner):
+    """The unit kinds a report's ``scanner`` section says its services list covers."""
+    return tuple((scanner or {}).get("unit_types") or LEGACY_TYPES)
+
+
 def unit_name(filename):
     """The report's name of a unit file: nginx (a service), man-db.timer, getty@tty1."""
     return filename[:-len(".service")] if filename.endswith(".service") else filename
@@ -142,6 +161,11 @@ def upstart_services(root, runlevel):
             out.append({"name": name, "state": "disabled" if manual else "enabled"})
     names = set(s["name"] for s in out)
     return out + [s for s in sysv_services(root, runlevel) if s["name"] not in names]
+
+
+def scanned_types(init_system):
+    """The unit kinds detect_services records for ``init_system`` (SysV and upstart have services only)."""
+    return RECORDED_TYPES if init_system == "systemd" else LEGACY_TYPES
 
 
 def detect_services(root, init_system, family):

@@ -233,3 +233,26 @@ def test_image_as_the_source_but_not_as_the_plan_is_unexplained():
     drop = Change("drop-fstab-line", "/x", "fstab-nfs", "NFS dropped", {"line": "nas:/x /x nfs rw 0 0"})
     d = only(differences(src, src, plan(drop)))
     assert d.subject == "/x" and not d.explained and "fstab-nfs" in d.reason
+
+
+ALL_TYPES = {"name": "dib-migrate", "unit_types": ["service", "timer", "socket", "path", "instance"]}
+
+
+@pytest.mark.parametrize("unit", ["apt-daily.timer", "libvirtd.socket", "getty@tty1", "acpid.path"])
+def test_unit_kind_the_source_scanner_never_recorded(unit):
+    img = facts(services=facts()["services"] + [{"name": unit, "state": "enabled"}])
+    said = Warning("preflight-units", "the report records the states of service units only")
+    legacy = plan()
+    legacy = Plan(**{**legacy.__dict__, "warnings": (said,)})
+    d = only(differences(facts(), img, legacy))
+    assert (d.subject, d.rule) == (unit, "preflight-units")
+    # without the Plan saying so, or when the source's scanner did record that kind: unexplained
+    assert not only(differences(facts(), img, plan())).explained
+    assert not only(differences(facts(scanner=ALL_TYPES), img, legacy)).explained
+
+
+def test_a_plain_service_is_recorded_even_by_a_legacy_scanner():
+    img = facts(services=facts()["services"] + [{"name": "packagekit", "state": "enabled"}])
+    said = Warning("preflight-units", "the report records the states of service units only")
+    legacy = Plan(**{**plan().__dict__, "warnings": (said,)})
+    assert not only(differences(facts(), img, legacy)).explained

@@ -15,7 +15,18 @@ def test_no_dib_base_for_centos6(example):
 
 
 def test_debian_example_is_clean(example):
-    assert rules(plan_of(example("debian12-web"))) == []
+    # its hand-written report predates timers, sockets, paths and instances in the scan: only that is said
+    assert rules(plan_of(example("debian12-web"))) == ["preflight-units"]
+
+
+def test_report_recording_every_unit_type_is_clean(example, derive):
+    def every(d):
+        d["scanner"]["unit_types"] = ["service", "timer", "socket", "path", "instance"]
+    assert rules(plan_of(derive("debian12-web", every, overlay=True))) == []
+
+
+def test_non_systemd_report_needs_no_unit_types(example):
+    assert "preflight-units" not in rules(plan_of(example("centos6-xen-pv")))
 
 
 def test_no_overlay_warned(example):
