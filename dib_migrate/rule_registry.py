@@ -93,7 +93,7 @@ GROWROOT = _rule("growroot", "boot", "root grown to the new disk at first boot (
 SVC_KEEP = _rule("svc-keep", "services", "every other unit (services, timers, sockets, paths, template "
                  "instances) keeps its scanned state", BEYOND)
 SVC_LIBVIRTD = _rule("svc-libvirtd", "services", "libvirtd and its sockets off", _seed("Service State"), always=True)
-SVC_SSHD = _rule("svc-sshd", "services", "sshd on", _seed("Service State"), always=True)
+SVC_SSHD = _rule("svc-sshd", "services", "sshd on (where the source has an OpenSSH server)", _seed("Service State"))
 SVC_NETWORK = _rule("svc-network", "services", "NetworkManager or network(ing) on", _seed("Service State"))
 SVC_FIREWALL = _rule("svc-firewall", "services", "the firewall off unless `--firewall`, which keeps only the "
                      "tool the source ran", _seed("Service State"))
@@ -141,6 +141,8 @@ PREFLIGHT_STATIC = _rule("preflight-static", "preflight", "warning: static addre
 PREFLIGHT_NETWORK = _rule("preflight-network", "preflight", "warning: bonds, VLANs, bridges, static routes, MTU and "
                           "DNS search domains the rendered network configuration does not carry", BEYOND)
 
+PREFLIGHT_SSH = _rule("preflight-ssh", "preflight", "warning: no SSH server on the source: the image is reached "
+                      "only through the cloud's console", BEYOND)
 PREFLIGHT_UNITS = _rule("preflight-units", "preflight", "warning: a report whose scanner recorded services only "
                         "(no timers, sockets, paths or template instances): those keep the states the image's "
                         "packages give them", BEYOND)

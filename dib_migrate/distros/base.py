@@ -7,6 +7,9 @@ from ..scan.boot import XEN_KERNEL
 class Family(abc.ABC):
     name = None
     ssh_service = "sshd"
+    # packages that give ssh_service; another SSH server (dropbear) keeps its scanned state
+    ssh_packages = ("openssh-server",)
+    other_ssh_servers = ("dropbear", "dropbear-bin", "tinyssh")
     libvirt_service = "libvirtd"
     # network manager (as scanned) -> the service that brings the network up
     network_services = {

@@ -3,6 +3,7 @@ from .base import Family
 
 class Suse(Family):
     name = "suse"
+    ssh_packages = ("openssh-server", "openssh")    # openssh held the server before the split
     firewall_services = dict(Family.firewall_services,
                              iptables=("SuSEfirewall2",), none=("SuSEfirewall2",))
     azure_agent_package = "python-azure-agent"

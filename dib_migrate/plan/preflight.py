@@ -78,6 +78,11 @@ def warnings(ctx):
                           "%s up on the new instance by hand" % (i.name, "; ".join(facts), r.network_manager,
                                                                  "them" if len(facts) > 1 else "it"))
     yield from unit_types_warning(r, o)
+    fam = ctx.family
+    if not r.has_package(*fam.ssh_packages + fam.other_ssh_servers):
+        yield Warning(R.PREFLIGHT_SSH, "the source has no SSH server (none of %s installed): the image cannot be "
+                      "logged into over the network; use the %s console, or add one with a site element" % (
+                          ", ".join(fam.ssh_packages + fam.other_ssh_servers), ctx.target.name))
     if ctx.target.name in ("ec2", "azure"):
         static = [i for i in ctx.interfaces() if i.mode == "static"]
         if static:

@@ -46,8 +46,17 @@ def _overlay_with(report, names):
     return replace(report, overlay=replace(report.overlay, path=path, sha256=digest))
 
 
+def _mutate(case):
+    def mutate(d):
+        _merge(d, case.get("patch") or {})
+        # a list the patch would have to restate whole: packages the case's source does not have
+        drop = set(case.get("drop_packages") or ())
+        d["packages"] = [p for p in d["packages"] if p["name"] not in drop]
+    return mutate
+
+
 def _plan(case, derive, monkeypatch):
-    report = derive(case["report"], lambda d: _merge(d, case.get("patch") or {}), overlay=case.get("overlay", False))
+    report = derive(case["report"], _mutate(case), overlay=case.get("overlay", False))
     if case.get("overlay_members"):
         # facts the Plan reads from the archive's member names (what a scan captured)
         report = _overlay_with(report, case["overlay_members"])

@@ -83,7 +83,8 @@ def decisions(ctx):
         if LIBVIRT_SOCKETS.match(s.name):
             yield Decision(s.name, "disabled", COMMON, R.SVC_LIBVIRTD,
                            "socket activation would start libvirtd; it goes with the service")
-    yield Decision(fam.ssh_service, "enabled", COMMON, R.SVC_SSHD, "the migrated server must be reachable")
+    if ctx.report.has_package(*fam.ssh_packages):
+        yield Decision(fam.ssh_service, "enabled", COMMON, R.SVC_SSHD, "the migrated server must be reachable")
     net = fam.network_service()
     why = ("NetworkManager is installed" if net == "NetworkManager"
            else "%s brings up the kept %s config" % (net, ctx.report.network_manager))

@@ -75,3 +75,12 @@ def test_lvm_vg_path_and_crypt(derive):
 
 def test_disk_by_uuid_is_not_lvm(example):
     assert "preflight-lvm" not in rules(plan_of(example("ubuntu2204-netplan")))
+
+
+def test_another_ssh_server_is_enough(derive):
+    def dropbear(d):
+        d["packages"] = [p for p in d["packages"] if p["name"] != "openssh-server"]
+        d["packages"].append({"name": "dropbear", "version": "2022.83-1", "arch": "amd64"})
+    plan = plan_of(derive("debian12-web", dropbear, overlay=True), "openstack")
+    assert "preflight-ssh" not in rules(plan)
+    assert "ssh" not in [c.subject for c in plan.changes if c.rule == "svc-sshd"]
