@@ -172,6 +172,7 @@ class Report:
     delta: Optional[Delta] = None
     scanned_at: Optional[str] = None
     unit_types: Tuple[str, ...] = LEGACY_TYPES    # the unit kinds ``services`` covers
+    network_files: Tuple[str, ...] = ()              # the manager's files that configured the interfaces
 
     def has_package(self, *names):
         installed = {p.name for p in self.packages}
@@ -240,6 +241,9 @@ def validate(path, data):
                     raise InputError(path, "%s.%s" % (where, field), v, "not an IP address")
         if iface["mode"] == "static" and not iface.get("addresses"):
             raise InputError(path, where + ".addresses", [], "a static interface needs an address")
+        if iface["mode"] == "manual" and not iface.get("kind"):
+            raise InputError(path, where + ".mode", "manual", "only a bond, bridge or VLAN (kind) is configured "
+                             "without an address of its own")
 
 
 def _compression(archive_path):
@@ -316,6 +320,7 @@ def load_report(path):
                       dns_search=tuple(i.get("dns_search") or ()))
             for i in net["interfaces"]),
         hosts=net.get("hosts"),
+        network_files=tuple(net.get("config_files") or ()),
         fstab=fstab,
         adjtime=(data.get("clock") or {}).get("adjtime"),
         firewall_active=data["firewall"]["active"],

@@ -36,10 +36,15 @@ def _seed(section):
 
 # ---------------------------------------------------------------------------- network
 NET_STATIC = _rule("net-static", "network", "keep a static address, gateway and DNS in the source manager's format "
-                   "(ifupdown, network-scripts, NetworkManager, netplan, systemd-networkd, wicked); an install "
-                   "profile may change them", _seed("IP Address and MAC Addresses"))
-NET_DHCP = _rule("net-dhcp", "network", "keep DHCP; nothing of the old lease is kept",
-                 _seed("IP Address and MAC Addresses"))
+                   "(ifupdown, network-scripts, NetworkManager, netplan, systemd-networkd, wicked), with the "
+                   "interface's device (bond with its mode and enslaved members, VLAN, bridge), static routes, MTU, "
+                   "DNS search and IPv6; an install profile may change the addressing",
+                   _seed("IP Address and MAC Addresses"))
+NET_DHCP = _rule("net-dhcp", "network", "keep DHCP (with the device, routes, MTU and DNS search as for net-static); "
+                 "nothing of the old lease is kept", _seed("IP Address and MAC Addresses"))
+NET_FILES = _rule("net-files", "network", "the source's other network files that configured the kept devices (a "
+                  "second netplan file, a bond's port keyfiles or ifcfg files, interfaces.d stanzas) are removed: "
+                  "the rendered files configure those devices, without MAC bindings", BEYOND)
 NET_HOSTS = _rule("net-hosts", "network", "/etc/hosts kept; rewritten for a changed address (a NIC moved to DHCP "
                   "leaves its names on 127.0.1.1)",
                   _seed("IP Address and MAC Addresses"), always=True)
@@ -138,8 +143,9 @@ PREFLIGHT_LOGS = _rule("preflight-logs", "preflight", "warning: DIB empties /var
                        "source's logs arrive empty", BEYOND)
 PREFLIGHT_STATIC = _rule("preflight-static", "preflight", "warning: static addresses kept on ec2/azure need the same "
                          "private address on the instance (or `--network dhcp`)", BEYOND)
-PREFLIGHT_NETWORK = _rule("preflight-network", "preflight", "warning: bonds, VLANs, bridges, static routes, MTU and "
-                          "DNS search domains the rendered network configuration does not carry", BEYOND)
+PREFLIGHT_NETWORK = _rule("preflight-network", "preflight", "warning: device facts the rendered network configuration "
+                          "cannot carry (a VLAN without parent or id; wicked's DNS search domains, which netconfig "
+                          "keeps globally)", BEYOND)
 
 PREFLIGHT_SSH = _rule("preflight-ssh", "preflight", "warning: no SSH server on the source: the image is reached "
                       "only through the cloud's console", BEYOND)

@@ -8,6 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..network_files import interface_files
 from ..plan.model import Change, Warning
 from ..rule_registry import PREFLIGHT_UNITS
 from ..scan.units import recorded_types, unit_type
@@ -93,9 +94,12 @@ class Explainer:
             c = self.change(action, path)
             if c:
                 return c
-        for c in self.plan.by_action("set-network"):
+        nets = self.plan.by_action("set-network")
+        for c in nets:
             if c.data.get("file") == path:
                 return c
+        if nets and path in interface_files(nets):
+            return nets[0]      # a file the rendering writes besides the scanned ones (members, .netdev, routes)
         if path in ("/etc/default/grub",):
             return self.first("regen-grub")
         return None
@@ -231,10 +235,17 @@ def network(source, image, ex):
     snet, inet = source.get("network") or {}, image.get("network") or {}
     if snet.get("manager") != inet.get("manager"):
         out.append(_why("network", "manager", snet.get("manager"), inet.get("manager"), None))
-    renamed = {}
+    ifnames = ex.change("kernel-args", "net.ifnames=0 biosdevname=0")
+    renamed = dict(ifnames.data.get("renamed") or {}) if ifnames is not None else {}
     for c in ex.plan.by_action("set-network"):
         renamed[c.data.get("source_name", c.subject)] = c.subject
-    src = {renamed.get(i["name"], i["name"]): i for i in snet.get("interfaces", ())}
+    src = {}
+    for i in snet.get("interfaces", ()):
+        # the source's names as the image has them (slot names of the old hardware become ethN)
+        i = dict(i, members=[renamed.get(m, m) for m in i.get("members") or []])
+        if i.get("parent"):
+            i["parent"] = renamed.get(i["parent"], i["parent"])
+        src[renamed.get(i["name"], i["name"])] = i
     img = {i["name"]: i for i in inet.get("interfaces", ())}
     mac_change = ex.change("remove-file", "/etc/udev/rules.d/70-persistent-net.rules")
     for name in sorted(set(src) | set(img)):
@@ -251,7 +262,7 @@ def network(source, image, ex):
             why = None
             if f == "mac" and vb is None and mac_change is not None:
                 why = mac_change
-            elif change is not None and f in ("mode", "addresses", "gateway", "dns") \
+            elif change is not None and f in ("mode", "addresses", "gateway", "dns") + DEVICE_FIELDS \
                     and _norm(change.data.get(f)) == vb:
                 why = change
             elif change is not None and f == "config_file" and change.data.get("file") == vb:
@@ -268,8 +279,11 @@ def network(source, image, ex):
                 if key == "nameserver" and ires.get(key) and set(ires[key]) <= set(dns):
                     why = next(c for c in ex.plan.by_action("set-network") if c.data.get("dns"))
                 elif key == "search":
-                    why = next((w for w in ex.plan.warnings if w.rule == "preflight-network"
-                                and "DNS search" in w.message), None)
+                    planned = [d for c in ex.plan.by_action("set-network") for d in c.data.get("dns_search") or ()]
+                    why = next((c for c in ex.plan.by_action("set-network") if c.data.get("dns_search")
+                                and set(ires.get(key) or ()) <= set(planned)), None) or next(
+                        (w for w in ex.plan.warnings if w.rule == "preflight-network" and "DNS search" in w.message),
+                        None)
                 out.append(_why("network", "resolv.conf " + key, sres.get(key) or None, ires.get(key) or None, why))
     if (snet.get("hosts") or "") != (inet.get("hosts") or ""):
         c = ex.change("write-hosts", "/etc/hosts")

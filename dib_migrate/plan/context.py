@@ -38,13 +38,24 @@ class Context:
 
         Predictable names (ens192, enp0s3) come from the PCI slot of the old virtual hardware
         and change on the new one, so they become ethN, which net.ifnames=0 keeps stable;
-        kernel names (eth0) and virtual devices (bond0, br0, eth0.100) keep theirs.
+        kernel names (eth0) and virtual devices (bond0, br0, eth0.100) keep theirs. The NICs a
+        bond or bridge enslaves and a VLAN's parent are renamed too (they have no entry of their
+        own when they carry no address); a VLAN named <parent>.<id> follows its parent.
         """
         names = [i.name for i in self.report.interfaces]
+        for i in self.report.interfaces:
+            names += [n for n in i.members + ((i.parent,) if i.parent else ()) if n not in names]
         taken = {int(n[3:]) for n in names if LEGACY_NAME.match(n)}
         out, free = {}, (i for i in range(1000) if i not in taken)
         for n in names:
+            if "." in n and PREDICTABLE_NAME.match(n):
+                continue
             out[n] = "eth%d" % next(free) if PREDICTABLE_NAME.match(n) else n
+        for n in names:
+            base, _, vid = n.rpartition(".")
+            if n not in out:
+                out[n] = out.get(base, base) + "." + vid if base in out and vid.isdigit() else \
+                    "eth%d" % next(free)
         return out
 
     def interfaces(self):
@@ -56,7 +67,8 @@ class Context:
             nic = self.options.profile.nic(iface.name) if self.options.profile else None
             if nic:
                 iface = replace(iface, mode=nic.mode, addresses=nic.addresses, gateway=nic.gateway, dns=nic.dns)
-            elif self.options.network == "dhcp":
+            elif self.options.network == "dhcp" and iface.mode == "static":
                 iface = replace(iface, mode="dhcp", addresses=(), gateway=None, dns=())
-            out.append(replace(iface, name=names[iface.name]))
+            out.append(replace(iface, name=names[iface.name], members=tuple(names[m] for m in iface.members),
+                               parent=names.get(iface.parent, iface.parent)))
         return out

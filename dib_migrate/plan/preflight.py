@@ -70,10 +70,11 @@ def warnings(ctx):
         if logs:
             yield Warning(R.PREFLIGHT_LOGS, "DIB empties every file under /var/log at the end of the build: the "
                           "source's logs (%d entries in the overlay) arrive empty; keep a copy of the scan" % logs)
-    for i in r.interfaces:
-        facts = i.device_facts()
+    from .rules.network import uncarried
+    for i in ctx.interfaces():
+        facts = uncarried(i, r.network_manager)
         if facts:
-            # the rendered configuration is address, gateway and name servers per interface: say what it lacks
+            # what the set-network Change cannot carry: say so, the rest is in its data
             yield Warning(R.PREFLIGHT_NETWORK, "%s: %s NOT carried into the image's %s configuration; set "
                           "%s up on the new instance by hand" % (i.name, "; ".join(facts), r.network_manager,
                                                                  "them" if len(facts) > 1 else "it"))

@@ -256,3 +256,48 @@ def test_a_plain_service_is_recorded_even_by_a_legacy_scanner():
     said = Warning("preflight-units", "the report records the states of service units only")
     legacy = Plan(**{**plan().__dict__, "warnings": (said,)})
     assert not only(differences(facts(), img, legacy)).explained
+
+
+BOND = {"name": "bond0", "mode": "static", "addresses": ["10.0.0.5/24"], "gateway": "10.0.0.1", "dns": ["10.0.0.2"],
+        "mac": None, "config_file": "/etc/network/interfaces", "kind": "bond", "members": ["eno1", "eno2"],
+        "bond_mode": "active-backup", "mtu": 9000, "routes": [{"to": "10.9.0.0/16", "via": "10.0.0.254"}],
+        "dns_search": ["example.lan"]}
+VLAN = {"name": "bond0.100", "mode": "static", "addresses": ["10.100.0.5/24"], "gateway": None, "dns": [],
+        "mac": None, "config_file": "/etc/network/interfaces", "kind": "vlan", "parent": "bond0", "vlan_id": 100}
+
+
+def device_plan():
+    """The set-network Changes of BOND and VLAN on new hardware: eno1/eno2 are eth0/eth1 there."""
+    data = {k: v for k, v in BOND.items() if k not in ("name", "mac", "config_file")}
+    bond = Change("set-network", "bond0", "net-static", "bond",
+                  dict(data, members=["eth0", "eth1"], file="/etc/network/interfaces"))
+    vdata = {k: v for k, v in VLAN.items() if k not in ("name", "mac", "config_file")}
+    vlan = Change("set-network", "bond0.100", "net-static", "vlan", dict(vdata, file="/etc/network/interfaces"))
+    ifnames = Change("kernel-args", "net.ifnames=0 biosdevname=0", "net-ifnames", "names",
+                     {"args": ["net.ifnames=0"], "renamed": {"eno1": "eth0", "eno2": "eth1"}})
+    return plan(bond, vlan, ifnames)
+
+
+def with_devices(bond=None, vlan=None):
+    f = facts()
+    f["network"] = dict(f["network"], interfaces=[dict(BOND, **(bond or {})), dict(VLAN, **(vlan or {}))])
+    return f
+
+
+def test_devices_as_planned_on_renamed_members_have_no_difference():
+    assert differences(with_devices(), with_devices(bond={"members": ["eth0", "eth1"]}), device_plan()) == []
+
+
+@pytest.mark.parametrize("iface,field,value", [
+    ("bond0", "kind", None), ("bond0", "members", ["eth0"]), ("bond0", "bond_mode", "balance-rr"),
+    ("bond0", "mtu", None), ("bond0", "routes", []), ("bond0", "dns_search", []),
+    ("bond0.100", "vlan_id", 200), ("bond0.100", "parent", "eth0"), ("bond0.100", "kind", None),
+])
+def test_device_fact_the_image_lost_is_unexplained(iface, field, value):
+    """The Change carries the fact: an image without it is not what the Plan said."""
+    image = with_devices(bond={"members": ["eth0", "eth1"]})
+    for i in image["network"]["interfaces"]:
+        if i["name"] == iface:
+            i[field] = value
+    d = only(differences(with_devices(), image, device_plan()))
+    assert d.subject == "%s.%s" % (iface, field) and not d.explained

@@ -151,6 +151,7 @@ def test_ifupdown_with_source_directory(tmp_path):
         "/etc/network/interfaces.d/skip.bak~": "iface eth9 inet dhcp\n",
     })
     ifaces = S.parse_ifupdown(S.ifupdown_files(S.Root(str(root))))
+    assert [i.pop("_files") for i in ifaces] == [["/etc/network/interfaces"], ["/etc/network/interfaces.d/eth1"]]
     assert ifaces == [
         {"name": "eth0", "mac": "52:54:00:12:34:56", "mode": "static",
          "addresses": ["192.0.2.10/24", "2001:db8::10/64"], "gateway": "192.0.2.1",
@@ -484,16 +485,31 @@ def test_pid1_decides_the_init_system_of_a_live_scan(tmp_path):
     assert pid1_init(str(other)) is None
 
 
-def test_an_interface_configured_twice_is_warned(tmp_path):
-    eth0 = "network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [%s]\n"
-    root = fake_root(tmp_path, {"/etc/netplan/50-a.yaml": eth0 % "10.0.0.5/24",
-                                "/etc/netplan/60-b.yaml": eth0 % "10.0.0.6/24"})
+def test_netplan_files_merge_in_netplans_order(tmp_path):
+    """Like `netplan generate`: a device in two files gets both addresses, the later file's MTU and match."""
+    eth0 = "network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [%s]\n      mtu: %d\n"
+    root = fake_root(tmp_path, {"/etc/netplan/60-b.yaml": eth0 % ("10.0.0.6/24", 1400)
+                                + "      match:\n        macaddress: \"52:54:00:00:00:01\"\n",
+                                "/etc/netplan/50-a.yaml": eth0 % ("10.0.0.5/24", 9000)})
     warned = []
     progress = S.Progress(quiet=True)
     progress.warn = warned.append
     net = S.detect_network(S.Root(str(root)), {"netplan.io"}, [], progress)
-    assert [i["addresses"] for i in net["interfaces"]] == [["10.0.0.5/24"]]
-    assert warned and "eth0 is configured twice" in warned[0] and "60-b.yaml" in warned[0]
+    (eth0,) = net["interfaces"]
+    assert (eth0["addresses"], eth0["mtu"], eth0["mac"]) == (["10.0.0.5/24", "10.0.0.6/24"], 1400, "52:54:00:00:00:01")
+    assert eth0["config_file"] == "/etc/netplan/60-b.yaml" and not warned
+    assert net["config_files"] == ["/etc/netplan/50-a.yaml", "/etc/netplan/60-b.yaml"]
+
+
+def test_an_interface_configured_twice_is_warned(tmp_path):
+    eth0 = "auto eth0\niface eth0 inet static\n    address %s\n"
+    root = fake_root(tmp_path, {"/etc/network/interfaces": "source interfaces.d/*\n" + eth0 % "10.0.0.5/24",
+                                "/etc/network/interfaces.d/b": eth0 % "10.0.0.6/24"})
+    warned = []
+    progress = S.Progress(quiet=True)
+    progress.warn = warned.append
+    net = S.detect_network(S.Root(str(root)), {"ifupdown"}, [], progress)
+    assert [i["addresses"] for i in net["interfaces"]] == [["10.0.0.5/24", "10.0.0.6/24"]]
 
 
 NM_BOND = "[connection]\nid=bond0\nuuid=1111\ntype=bond\ninterface-name=bond0\n[bond]\nmode=active-backup\n" \

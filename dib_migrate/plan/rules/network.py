@@ -4,6 +4,7 @@ import re
 from ..context import LEGACY_NAME
 from ... import rule_registry as R
 from ..model import Change
+from ...network_files import BOND_MIIMON, interface_files
 
 # where /etc/hosts names the host once its address comes from DHCP (Debian's convention)
 DHCP_HOSTS_ADDRESS = "127.0.1.1"
@@ -15,6 +16,8 @@ UDEV_NET_GENERATOR = "/etc/udev/rules.d/75-persistent-net-generator.rules"
 def _describe(iface):
     if iface.mode == "dhcp":
         return "DHCP"
+    if iface.mode == "manual":
+        return "no address of its own"
     parts = [", ".join(iface.addresses)]
     if iface.gateway:
         parts.append("gateway " + iface.gateway)
@@ -33,6 +36,7 @@ def interface_changes(ctx):
     for old, iface in _paired(ctx):
         data = {"mode": iface.mode, "addresses": list(iface.addresses), "gateway": iface.gateway,
                 "dns": list(iface.dns), "manager": r.network_manager, "file": iface.config_file}
+        data.update(device_data(iface, r.network_manager))
         if iface.name != old.name:
             data["source_name"] = old.name
         if (iface.mode, iface.addresses, iface.gateway, iface.dns) != (old.mode, old.addresses, old.gateway, old.dns):
@@ -44,12 +48,63 @@ def interface_changes(ctx):
         elif iface.mode == "static":
             rule = R.NET_STATIC
             reason = "%s keeps its static %s (%s config)" % (iface.name, _describe(iface), r.network_manager)
+        elif iface.mode == "manual":
+            rule = R.NET_STATIC
+            reason = "%s keeps %s (%s config)" % (iface.name, _describe(iface), r.network_manager)
         else:
             rule = R.NET_DHCP
             reason = "%s stays on DHCP; nothing of the old lease is kept" % iface.name
         if iface.name != old.name:
             reason = "%s (was %s, a slot-based name the new hardware changes); %s" % (iface.name, old.name, reason)
+        lost = uncarried(iface, r.network_manager)
+        facts = [f for f in iface.device_facts() if f not in lost]
+        if facts:
+            reason += "; %s%s" % ("; ".join(facts), _renamed_members(old, iface))
+            if iface.kind == "bond":
+                reason += "; link monitored every %d ms" % BOND_MIIMON
         yield Change("set-network", iface.name, rule, reason, data)
+
+
+def uncarried(iface, manager):
+    """The device facts of ``iface`` no rendered configuration carries, as words (preflight warns of them)."""
+    out = []
+    if iface.kind == "vlan" and not (iface.parent and iface.vlan_id):
+        out.append("VLAN %s on %s" % (iface.vlan_id, iface.parent))
+    if iface.dns_search and manager == "wicked":
+        # wicked takes search domains from netconfig's global list, not from an interface's ifcfg file
+        out.append("DNS search %s" % " ".join(iface.dns_search))
+    return out
+
+
+def device_data(iface, manager):
+    """The device facts a set-network Change carries (only those the source has): render and verify read them."""
+    data = {}
+    if iface.kind == "vlan" and not (iface.parent and iface.vlan_id):
+        pass    # not rendered as a VLAN: see uncarried
+    elif iface.kind:
+        data["kind"] = iface.kind
+    if iface.kind in ("bond", "bridge"):
+        data["members"] = list(iface.members)
+    if iface.kind == "bond":
+        data["bond_miimon"] = BOND_MIIMON
+        if iface.bond_mode:
+            data["bond_mode"] = iface.bond_mode
+    if iface.kind == "vlan":
+        data["parent"] = iface.parent
+        data["vlan_id"] = iface.vlan_id
+    if iface.mtu:
+        data["mtu"] = iface.mtu
+    if iface.routes:
+        data["routes"] = [{"to": to, "via": via} for to, via in iface.routes]
+    if iface.dns_search and manager != "wicked":
+        data["dns_search"] = list(iface.dns_search)
+    return data
+
+
+def _renamed_members(old, iface):
+    was = ["%s was %s" % (b, a) for a, b in zip(old.members + (old.parent,), iface.members + (iface.parent,))
+           if a != b and a and b]
+    return " (%s)" % ", ".join(was) if was else ""
 
 
 def hosts_change(ctx):
@@ -98,8 +153,24 @@ def ifnames(ctx):
     yield Change("kernel-args", "net.ifnames=0 biosdevname=0", R.NET_IFNAMES, reason, data)
 
 
+def superseded_files(ctx, nets):
+    """The source's network files the rendered ones do not overwrite: each would come back from the overlay
+    with its MAC binding or its old addressing, beside the rendered configuration."""
+    rendered = interface_files(nets)
+    names = ", ".join(c.subject for c in nets)
+    for path in ctx.report.network_files:
+        if path not in rendered:
+            yield Change("remove-file", path, R.NET_FILES,
+                         "a %s file of the source that configured %s: the rendered files configure them now "
+                         "(%s), without MAC bindings" % (ctx.report.network_manager, names,
+                                                         ", ".join(sorted(p for p in rendered
+                                                                          if p != "/etc/resolv.conf"))))
+
+
 def rules(ctx):
-    yield from interface_changes(ctx)
+    nets = list(interface_changes(ctx))
+    yield from nets
+    yield from superseded_files(ctx, nets)
     yield from hosts_change(ctx)
     yield from mac_bindings(ctx)
     yield from ifnames(ctx)

@@ -61,11 +61,13 @@ def detect_network(root, names, services, progress):
                                      "ifupdown") if m != manager]
     if manager == "NetworkManager":
         order.insert(1, "network-scripts")   # NetworkManager's ifcfg-rh plugin reads those files
-    interfaces, seen, origin = [], set(), {}
+    interfaces, seen, origin, files_of = [], set(), {}, {}
     for source in order:
         if source != manager and interfaces and source not in ("network-scripts",):
             continue
         for iface in sources[source]():
+            if source == manager:
+                files_of.setdefault(iface["name"], []).extend(iface.get("_files") or [iface["config_file"]])
             if iface["name"] in seen and origin.get(iface["name"]) == source and iface["mode"] is not None:
                 progress.warn("interface %s is configured twice (%s); only the first is reported: check the "
                               "addresses of the second by hand" % (iface["name"], iface["config_file"]))
@@ -77,6 +79,8 @@ def detect_network(root, names, services, progress):
                         known["addresses"].extend(a for a in iface["addresses"]
                                                   if a not in known["addresses"])
                 continue
+            if iface["mode"] is None and iface.get("kind") in ("bond", "bridge", "vlan"):
+                iface["mode"] = "manual"    # a bond or bridge under a VLAN, a VLAN under a bridge: no address
             if iface["name"] in seen or iface["mode"] is None:
                 continue
             seen.add(iface["name"])
@@ -88,6 +92,11 @@ def detect_network(root, names, services, progress):
         for iface in interfaces:
             progress.warn("interface %s (%s) has no configuration file: reported from the running system (%s)"
                           % (iface["name"], ", ".join(iface["addresses"]) or "no address", iface["mode"]))
+    config_files = []
+    for iface in interfaces:
+        # the files of a device and of the NICs under it: the Plan rewrites or removes each
+        for name in [iface["name"]] + list(iface.get("members") or []) + [iface.get("parent")]:
+            config_files += [p for p in files_of.get(name, ()) if p and p not in config_files]
     macs = udev_macs(root)
     fallback_dns = resolv_nameservers(root)
     out = []
@@ -101,7 +110,8 @@ def detect_network(root, names, services, progress):
             progress.warn("interface %r left out: its name or addresses are not valid" % iface["name"])
         else:
             out.append(cleaned)
-    return {"manager": manager, "interfaces": out, "hosts": root.read("/etc/hosts")}
+    config_files = [p for p in config_files if valid("abspath", p)]
+    return {"manager": manager, "interfaces": out, "hosts": root.read("/etc/hosts"), "config_files": config_files}
 
 
 def live_interfaces(addr_text, route_text):

@@ -31,6 +31,7 @@ def ifupdown_files(root):
 
 
 ROUTE_IP = re.compile(r"^ip\s+(?:-[46]\s+)?route\s+(?:add|replace)\s+(\S+)\s+via\s+(\S+)")
+LINK_MTU = re.compile(r"^ip\s+link\s+set\s+(?:dev\s+)?\S+\s+mtu\s+([0-9]+)$")
 ROUTE_NET = re.compile(r"^route\s+add\s+-net\s+(\S+)\s+netmask\s+(\S+)\s+gw\s+(\S+)")
 
 
@@ -55,6 +56,8 @@ def _device_option(iface, key, values, masters):
         iface["members"] = [v for v in values if v != "none"]
     elif key == "mtu" and values[0].isdigit():
         iface["mtu"] = int(values[0])
+    elif key == "pre-up" and LINK_MTU.match(" ".join(values)):
+        iface["mtu"] = int(LINK_MTU.match(" ".join(values)).group(1))
     elif key in ("dns-search", "dns-domain"):
         iface.setdefault("dns_search", []).extend(v for v in values if v not in iface.get("dns_search", []))
     elif key in ("up", "post-up"):
@@ -85,7 +88,10 @@ def parse_ifupdown(files):
                 current = ifaces.get(name)
                 if current is None:
                     current = ifaces[name] = new_interface(name, path)
+                    current["_files"] = []
                     order.append(name)
+                if path not in current["_files"]:
+                    current["_files"].append(path)
                 if method == "static":
                     current["mode"] = "static"
                 elif method in ("dhcp", "auto") and current["mode"] != "static":

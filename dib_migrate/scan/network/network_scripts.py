@@ -37,16 +37,22 @@ def parse_ifcfg(path, text, global_vars=None):
         mode = re.search(r"mode=(\S+)", v.get("BONDING_OPTS", "") or v.get("BONDING_MODULE_OPTS", ""))
         if mode:
             iface["bond_mode"] = mode.group(1)
-    elif v.get("TYPE", "").lower() == "bridge":
+    elif v.get("TYPE", "").lower() == "bridge" or v.get("BRIDGE", "").lower() == "yes":
         iface["kind"] = "bridge"
+        if v.get("BRIDGE_PORTS"):
+            iface["members"] = v["BRIDGE_PORTS"].split()
     elif v.get("VLAN", "").lower() == "yes" or v.get("ETHERDEVICE"):
         iface["kind"] = "vlan"
         iface["parent"] = v.get("PHYSDEV") or v.get("ETHERDEVICE") or name.rpartition(".")[0] or None
         vid = v.get("VLAN_ID") or name.rpartition(".")[2]
         if vid.isdigit():
             iface["vlan_id"] = int(vid)
+    slaves = [v[k] for k in sorted(v, key=lambda k: int(re.sub(r"[^0-9]", "", k) or 0))
+              if re.match(r"^BONDING_SLAVE_?[0-9]+$", k) and v[k]]
+    if slaves:
+        iface["members"] = slaves
     for key in ("MASTER", "BRIDGE"):
-        if v.get(key):
+        if v.get(key) and v[key].lower() not in ("yes", "no"):
             iface["_master"] = v[key]      # a port: listed under its bond/bridge, not on its own
     if (v.get("MTU") or "").isdigit():
         iface["mtu"] = int(v["MTU"])
@@ -71,6 +77,21 @@ def ifcfg_routes(text):
     return routes
 
 
+def wicked_routes(text, iface):
+    """ifroute-<if> lines `DESTINATION GATEWAY NETMASK INTERFACE`: the default one is the interface's gateway."""
+    routes = []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) < 2 or words[1] == "-":
+            continue
+        if words[0] == "default":
+            iface["gateway"] = iface["gateway"] or words[1]
+        else:
+            mask = words[2] if len(words) > 2 and words[2] != "-" else None
+            routes.append({"to": cidr(words[0], mask), "via": words[1]})
+    return routes
+
+
 def network_scripts_interfaces(root):
     glob_vars = parse_shell_vars(root.read("/etc/sysconfig/network") or "")
     out = []
@@ -80,14 +101,23 @@ def network_scripts_interfaces(root):
                 continue
             iface = parse_ifcfg(path, root.read(path) or "", glob_vars)
             if iface:
-                routes = ifcfg_routes(root.read("%s/route-%s" % (d, iface["name"])) or "")
+                iface["_files"] = [path]
+                routes = []
+                for prefix in ("route", "route6", "ifroute"):
+                    rpath = "%s/%s-%s" % (d, prefix, iface["name"])
+                    text = root.read(rpath)
+                    if text is not None:
+                        iface["_files"].append(rpath)
+                        routes += ifcfg_routes(text) if prefix != "ifroute" else wicked_routes(text, iface)
                 if routes:
                     iface["routes"] = routes
                 out.append(iface)
     for port in [i for i in out if i.get("_master")]:
         for iface in out:
             if iface["name"] == port["_master"]:
-                iface.setdefault("members", []).append(port["name"])
+                if port["name"] not in iface.get("members", []):
+                    iface.setdefault("members", []).append(port["name"])
+                iface["_files"] += port["_files"]
     out = [i for i in out if not i.get("_master")]
     routes = root.read("/etc/sysconfig/network/routes") or ""
     for line in routes.splitlines():

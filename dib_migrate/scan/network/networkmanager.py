@@ -49,7 +49,7 @@ def nm_keyfile_interfaces(root):
         name = get.get(("connection", "interface-name")) or get.get(("connection", "id"), "")
         member = _nm_member(get)
         if member:
-            ports.append((member[0], name))
+            ports.append((member[0], name, path))
             continue
         iface = new_interface(name, path)
         iface["_uuid"] = get.get(("connection", "uuid"))
@@ -73,8 +73,9 @@ def nm_keyfile_interfaces(root):
             elif method in ("auto", "dhcp") and iface["mode"] is None and family == "ipv4":
                 iface["mode"] = "dhcp"
         out.append(iface)
-    for master, name in ports:
+    for master, name, path in ports:
         for iface in out:
             if master in (iface["name"], iface.get("_uuid")):
                 iface.setdefault("members", []).append(name)
+                iface.setdefault("_files", [iface["config_file"]]).append(path)
     return out

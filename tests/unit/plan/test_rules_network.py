@@ -183,16 +183,42 @@ def test_static_address_kept_on_ec2_azure_is_warned(example, target, warned):
         assert "192.0.2.10/24" in w[0].message and "--network dhcp" in w[0].message
 
 
-def test_device_facts_the_renderer_lacks_are_named(derive):
+def test_device_facts_travel_in_the_set_network_change(derive):
     def m(d):
         eth0 = d["network"]["interfaces"][0]
-        eth0.update(kind="bond", members=["eno1", "eno2"], bond_mode="active-backup", mtu=9000,
+        eth0.update(name="bond0", kind="bond", members=["eno1", "eno2"], bond_mode="active-backup", mtu=9000,
                     routes=[{"to": "10.9.0.0/16", "via": "192.0.2.254"}], dns_search=["example.lan"])
     plan = plan_of(derive("debian12-web", m), "openstack")
-    (w,) = [w for w in plan.warnings if w.rule == "preflight-network"]
-    for text in ("eth0:", "bond (active-backup) over eno1, eno2", "route 10.9.0.0/16 via 192.0.2.254",
-                 "MTU 9000", "DNS search example.lan", "NOT carried"):
-        assert text in w.message, text
+    assert not [w for w in plan.warnings if w.rule == "preflight-network"]
+    c = plan.find("set-network", "bond0")
+    # the members' slot names change on the new hardware: they follow the interfaces' renaming
+    assert {k: c.data[k] for k in ("kind", "members", "bond_mode", "mtu", "routes", "dns_search")} == {
+        "kind": "bond", "members": ["eth0", "eth2"], "bond_mode": "active-backup", "mtu": 9000,
+        "routes": [{"to": "10.9.0.0/16", "via": "192.0.2.254"}], "dns_search": ["example.lan"]}
+    for text in ("bond (active-backup) over eth0, eth2", "eth0 was eno1", "route 10.9.0.0/16 via 192.0.2.254",
+                 "MTU 9000", "DNS search example.lan"):
+        assert text in c.reason, text
+    assert plan.by_rule("net-ifnames")[0].data["renamed"] == {"eno1": "eth0", "eno2": "eth2"}
+
+
+def test_vlan_named_after_a_renamed_parent_follows_it(derive):
+    def m(d):
+        d["network"]["interfaces"] = [dict(d["network"]["interfaces"][0], name="ens3.100", kind="vlan",
+                                           parent="ens3", vlan_id=100)]
+    c = plan_of(derive("debian12-web", m)).by_action("set-network")[0]
+    assert (c.subject, c.data["parent"], c.data["vlan_id"], c.data["source_name"]) == ("eth0.100", "eth0", 100,
+                                                                                       "ens3.100")
+
+
+def test_a_bond_without_address_is_kept_manual_even_with_network_dhcp(derive):
+    def m(d):
+        ifs = d["network"]["interfaces"]
+        d["network"]["interfaces"] = [
+            {"name": "bond0", "mode": "manual", "kind": "bond", "members": ["eth0", "eth1"]},
+            dict(ifs[0], name="bond0.100", kind="vlan", parent="bond0", vlan_id=100)]
+    plan = plan_of(derive("debian12-web", m), network="dhcp")
+    assert plan.find("set-network", "bond0").data["mode"] == "manual"
+    assert plan.find("set-network", "bond0.100").data["mode"] == "dhcp"
 
 
 def test_plain_interfaces_no_device_warning(example):
