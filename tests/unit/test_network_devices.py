@@ -61,6 +61,11 @@ class Case:
         self.files = network_files(self.plan)
         self.nets = {c.subject: c for c in self.plan.by_action("set-network")}
         image = tmp_path / "image"
+        # what the overlay brings back unchanged: resolv.conf (unless rendered), wicked's netconfig
+        for path in ("/etc/resolv.conf", "/etc/sysconfig/network/config"):
+            if (ROOTS / manager / path.lstrip("/")).is_file():
+                (image / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+                (image / path.lstrip("/")).write_text((ROOTS / manager / path.lstrip("/")).read_text())
         for path, text in self.files.items():
             p = image / path.lstrip("/")
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -122,9 +127,11 @@ def check_mtu(case):
 
 def check_search(case):
     if case.manager == "wicked":
-        # netconfig keeps wicked's search list globally: the Plan says it is not carried
-        (w,) = [w for w in case.plan.warnings if w.rule == "preflight-network"]
-        assert "DNS search example.lan NOT carried" in w.message
+        # netconfig keeps wicked's search list globally (/etc/sysconfig/network/config): the overlay
+        # carries that file as it is, the Plan neither rewrites nor removes it
+        config = "/etc/sysconfig/network/config"
+        assert config not in case.files and config not in {c.subject for c in case.plan.by_action("remove-file")}
+        assert "/etc/sysconfig/network/ifcfg-bond0" in case.files
         return
     assert case.nets["bond0"].data["dns_search"] == ["example.lan"]
     assert case.back["bond0"]["dns_search"] == ["example.lan"]
@@ -154,7 +161,7 @@ def check_round_trip(case):
 
 CHECKS = {"bond": check_bond, "vlan": check_vlan, "bridge": check_bridge, "route": check_route, "mtu": check_mtu,
           "search": check_search, "second-file": check_second_file, "round-trip": check_round_trip}
-READY = ("ifupdown", "netplan")
+READY = tuple(MANAGERS)
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS))
