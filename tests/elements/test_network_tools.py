@@ -161,3 +161,89 @@ def test_networkmanager_loads_the_keyfiles(root, tmp_path, base, manager):
         assert path in listed, "NetworkManager %s did not load %s (%.0fs)\n%s\n%s" % (
             version, path, time.monotonic() - start, listed, log[-3000:])
     assert "error" not in " ".join(ln for ln in log.splitlines() if "keyfile" in ln).lower(), log
+
+
+# ---- bonds, VLANs, bridges, routes, MTU: the fixture roots of tests/unit/test_network_devices.py,
+# scanned, planned and rendered, then read by the real tools
+
+def _device_files(tmp_path, manager):
+    from tests.unit.test_network_devices import ROOTS, report_of, scan
+    plan = make_plan(report_of(tmp_path, scan(ROOTS / manager, manager)), "kvm")
+    return {p: c for p, c in network_files(plan).items() if p not in ("/etc/hosts", "/etc/resolv.conf")
+            and "/udev/" not in p}
+
+
+def test_netplan_generate_makes_the_bond_vlan_and_bridge(root, tmp_path):
+    files = _device_files(tmp_path, "netplan")
+    with Chroot(root) as ch, _Placed(root, files):
+        r = ch.run("netplan", "generate", "--root-dir", "/", capture_output=True, text=True, check=False)
+        assert r.returncode == 0, r.stderr
+        out = root / "run/systemd/network"
+        netdevs = {p.name: p.read_text() for p in out.glob("*.netdev")}
+        networks = {p.name: p.read_text() for p in out.glob("*.network")}
+        bad, log = _networkd_complaints(root)
+    subprocess.run(["rm", "-rf", str(out)], check=True)
+    assert "Kind=bond" in netdevs["10-netplan-bond0.netdev"] and "Mode=active-backup" in netdevs[
+        "10-netplan-bond0.netdev"], netdevs
+    assert "Id=100" in netdevs["10-netplan-bond0.100.netdev"] and "Kind=bridge" in netdevs["10-netplan-br0.netdev"]
+    assert "Bond=bond0" in networks["10-netplan-eth0.network"] and "Bond=bond0" in networks["10-netplan-eth1.network"]
+    assert "Bridge=br0" in networks["10-netplan-eth3.network"]
+    bond = networks["10-netplan-bond0.network"]
+    for line in ("VLAN=bond0.100", "MTUBytes=9000", "Domains=example.lan", "Destination=10.9.0.0/16",
+                 "Gateway=10.0.0.254", "Address=2001:db8:5::5/64"):
+        assert line in bond, (line, bond)
+    assert not bad, log
+
+
+def test_networkd_parses_the_netdevs(root, tmp_path):
+    files = _device_files(tmp_path, "systemd-networkd")
+    assert "/etc/systemd/network/10-bond0.netdev" in files and "/etc/systemd/network/10-eth0.network" in files
+    with Chroot(root), _Placed(root, dict(files, **CONTROL), 0o644):
+        r = _in_netns(root, "SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console timeout 5 "
+                            "/lib/systemd/systemd-networkd 2>&1; true")
+    bad = [ln for ln in r.stdout.splitlines()
+           if any(w in ln for w in ("Unknown key", "Unknown section", "Failed to parse", "Invalid", "ignoring"))
+           and (".network" in ln or ".netdev" in ln) and "99-control" not in ln]
+    assert not bad, r.stdout
+    # networkd loaded each .netdev as its kind (the VLAN is created once its bond has a carrier)
+    for name, kind in (("bond0", "bond"), ("bond0.100", "vlan"), ("br0", "bridge")):
+        assert '%s: loaded "%s"' % (name, kind) in r.stdout, (name, r.stdout[-3000:])
+
+
+def test_ifquery_reads_the_bond_vlan_and_bridge(root, tmp_path):
+    files = _device_files(tmp_path, "ifupdown")
+    with Chroot(root) as ch, _Placed(root, files, 0o644):
+        r = ch.run("ifquery", "-i", "/etc/network/interfaces", "--list", "--allow", "auto",
+                   capture_output=True, text=True)
+        assert {"bond0", "bond0.100", "br0"} <= set(r.stdout.split()), r.stdout
+        got = {}
+        for nic in ("bond0", "bond0.100", "br0"):
+            q = ch.run("ifquery", "-i", "/etc/network/interfaces", nic, capture_output=True, text=True, check=False)
+            assert q.returncode == 0, (nic, q.stderr)
+            got[nic] = q.stdout
+    for line in ("bond-slaves: eth0 eth1", "bond-mode: active-backup", "bond-miimon: 100", "mtu: 9000",
+                 "dns-search: example.lan", "up: ip route add 10.9.0.0/16 via 10.0.0.254 dev bond0"):
+        assert line in got["bond0"], (line, got["bond0"])
+    assert "vlan-raw-device: bond0" in got["bond0.100"] and "bridge_ports: eth3" in got["br0"], got
+
+
+def test_networkmanager_loads_the_bond_vlan_bridge_and_ports(root, tmp_path):
+    files = {p: c for p, c in _device_files(tmp_path, "NetworkManager").items() if p.startswith(NM_DIR)}
+    assert len(files) == 6, sorted(files)    # bond0, bond0.100, br0 and the ports eth0, eth1, eth3
+    script = ("rm -f /run/dbus/pid /tmp/nm.list /tmp/nm.log; mkdir -p /run/dbus && dbus-daemon --system --fork && "
+              "(NetworkManager --no-daemon --log-level=INFO >/tmp/nm.log 2>&1 &) && "
+              "for i in $(seq 30); do nmcli -t -f NAME,TYPE,FILENAME connection show >/tmp/nm.list 2>&1 && "
+              "[ $(wc -l </tmp/nm.list) -ge 6 ] && break; sleep 1; done; cat /tmp/nm.list; echo ---; "
+              "nmcli -t -f connection.master,connection.slave-type connection show eth0; echo ---; "
+              "nmcli -t -f bond.options,802-3-ethernet.mtu,ipv4.routes,ipv4.dns-search connection show bond0; "
+              "echo ---; nmcli -t -f vlan.id,vlan.parent connection show bond0.100; echo ---; cat /tmp/nm.log")
+    with Chroot(root), _Placed(root, files):
+        r = _in_netns(root, script, timeout=120)
+    listed, port, bond, vlan, log = r.stdout.split("---", 4)
+    for path in files:
+        assert path in listed, "NetworkManager did not load %s\n%s\n%s" % (path, listed, log[-3000:])
+    assert "connection.master:bond0" in port and "connection.slave-type:bond" in port, port
+    assert "mode=active-backup" in bond and "miimon=100" in bond and "9000" in bond, bond
+    assert "10.9.0.0/16" in bond and "10.0.0.254" in bond and "example.lan" in bond, bond
+    assert "vlan.id:100" in vlan and "vlan.parent:bond0" in vlan, vlan
+    assert "error" not in " ".join(ln for ln in log.splitlines() if "keyfile" in ln).lower(), log
