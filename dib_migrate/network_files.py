@@ -133,38 +133,39 @@ def _path(manager, change):
 
 
 def _per_interface(manager, env, views, rules):
-    """One file per device (and the .netdev, route files its manager reads beside it)."""
+    """One file per device (and the .netdev, route files its manager reads beside it): {path: (text, owner)}."""
     files = {}
     template = env.get_template(FORMATS[manager][0])
     for view, c in views:
         path = _path(manager, c) if view["name"] == c.subject else \
             FORMATS[manager][1].format(name=view["name"])
-        files[path] = template.render(i=view, rules=rules)
+        files[path] = (template.render(i=view, rules=rules), {c.subject})
         if manager == "systemd-networkd" and view["kind"] != "ethernet":
-            files[posixpath.splitext(path)[0] + ".netdev"] = env.get_template("network/networkd-netdev.j2").render(
-                i=view, rules=rules)
+            files[posixpath.splitext(path)[0] + ".netdev"] = (env.get_template("network/networkd-netdev.j2").render(
+                i=view, rules=rules), {c.subject})
         elif manager == "wicked" and (view["gateway4"] or view["gateway6"] or view["routes"]):
             # wicked reads a NIC's routes from ifroute-<name>, not from its ifcfg file
-            files["/etc/sysconfig/network/ifroute-%s" % view["name"]] = env.get_template(
-                "network/wicked-ifroute.j2").render(i=view, rules=rules)
+            files["/etc/sysconfig/network/ifroute-%s" % view["name"]] = (env.get_template(
+                "network/wicked-ifroute.j2").render(i=view, rules=rules), {c.subject})
         elif manager == "network-scripts":
             for suffix, routes in (("route", view["routes4"]), ("route6", view["routes6"])):
                 if routes:
-                    files["%s/%s-%s" % (posixpath.dirname(path), suffix, view["name"])] = env.get_template(
-                        "network/ifcfg-route.j2").render(i=view, routes=routes, rules=rules)
+                    files["%s/%s-%s" % (posixpath.dirname(path), suffix, view["name"])] = (env.get_template(
+                        "network/ifcfg-route.j2").render(i=view, routes=routes, rules=rules), {c.subject})
     return files
 
 
 def _grouped(manager, env, views, rules):
     """ifupdown and netplan: the devices grouped by the file their Change names."""
     template = env.get_template(FORMATS[manager][0])
-    groups = {}
+    groups, owners = {}, {}
     for view, c in views:
         groups.setdefault(_path(manager, c), []).append(view)
+        owners.setdefault(_path(manager, c), set()).add(c.subject)
     main = FORMATS[manager][1]
     if manager == "ifupdown":
         groups.setdefault(main, [])
-    return {path: template.render(interfaces=group, rules=rules, main=(path == main))
+    return {path: (template.render(interfaces=group, rules=rules, main=(path == main)), owners.get(path, set()))
             for path, group in groups.items()}
 
 
@@ -180,6 +181,11 @@ def network_files(plan):
 
 def interface_files(nets):
     """{path: content} the set-network Changes ``nets`` render to (with resolv.conf for ifupdown)."""
+    return {path: text for path, (text, _owners) in owned_files(nets).items()}
+
+
+def owned_files(nets):
+    """{path: (content, {subjects of the Changes it configures})} of the set-network Changes ``nets``."""
     env = environment()
     files = {}
     if nets:
@@ -194,5 +200,6 @@ def interface_files(nets):
                 dns += [d for d in c.data.get("dns") or [] if d not in dns]
             search += [d for d in c.data.get("dns_search") or [] if d not in search]
         if (dns or search) and manager == "ifupdown":
-            files["/etc/resolv.conf"] = env.get_template("network/resolv.conf.j2").render(dns=dns, search=search)
+            files["/etc/resolv.conf"] = (env.get_template("network/resolv.conf.j2").render(dns=dns, search=search),
+                                         set())
     return files

@@ -16,7 +16,14 @@ _BOOT = ("/etc/default/grub", "/etc/initramfs-tools/initramfs.conf", "/etc/initr
 
 def rewritten(plan):
     """{path in the image: "rule action"} for a plan as ``plan --format json`` writes it."""
+    from ..network_files import interface_files
+    from ..plan.model import Change
     out = {}
+    nets = [Change("set-network", c["subject"], c["rule"], c.get("reason", ""), c.get("data") or {})
+            for c in plan.get("changes", ()) if c["action"] == "set-network"]
+    if all("manager" in c.data and "mode" in c.data for c in nets):
+        for path in interface_files(nets):
+            out[path] = "%s set-network" % nets[0].rule
     for c in plan.get("changes", ()):
         action, subject, data = c["action"], c["subject"], c.get("data") or {}
         why = "%s %s" % (c["rule"], action)

@@ -457,6 +457,8 @@ def _managed_paths(plan):
             paths.add(network_files.config_path(ch))
             if ch.data.get("file"):
                 paths.add(ch.data["file"])
+    # the members' files, .netdev and route files render writes beside the interfaces' own
+    paths |= set(network_files.interface_files(plan.by_action("set-network")))
     return paths
 
 
@@ -673,9 +675,18 @@ def _set_network(ctx, c):
     mac = _MAC_BINDINGS.search(text)
     if mac:
         missing.append("MAC binding %s left" % mac.group(1))
+    rendered = []
+    if ctx.plan is not None:
+        # every file render wrote for this interface (its own, its members', its .netdev or route files)
+        for p, (content, owners) in sorted(network_files.owned_files(ctx.plan.by_action("set-network")).items()):
+            if name in owners:
+                ok, detail = _same_content(ctx, p, content)
+                rendered.append(p)
+                if not ok:
+                    missing.append(detail)
     if missing:
         return False, "; ".join(missing)
-    return True, "%s %s in %s" % (name, mode, path)
+    return True, "%s %s in %s" % (name, mode, ", ".join(rendered) or path)
 
 
 # ---------------------------------------------------------------------------- boot

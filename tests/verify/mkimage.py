@@ -10,6 +10,7 @@ import struct
 import subprocess
 from pathlib import Path
 
+from dib_migrate.network_files import interface_files
 from dib_migrate.plan.model import Build, Change, Plan
 
 KVER = "6.1.0-99-amd64"
@@ -120,9 +121,9 @@ def good_root(root):
     """A root directory in which every Change of PLAN holds."""
     root = Path(root)
     _w(root, "/etc/os-release", 'ID=debian\nVERSION_ID="12"\n')
-    _w(root, "/etc/network/interfaces",
-       "auto eth0\niface eth0 inet static\n    address 10.0.2.15/24\n    gateway 10.0.2.2\n"
-       "    dns-nameservers 10.0.2.3\n\nallow-hotplug eth1\niface eth1 inet dhcp\n")
+    # what render writes for the set-network Changes (verify compares each file)
+    for path, text in interface_files(PLAN.by_action("set-network")).items():
+        _w(root, path, text)
     _w(root, "/etc/hosts", "127.0.0.1\tlocalhost\n")
     status = "".join("Package: %s\nStatus: install ok installed\nVersion: 1\n\n" % p for p in
                      ("nginx", "openssh-server", "ifupdown", "linux-image-amd64", "cloud-init",

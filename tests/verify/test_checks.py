@@ -27,3 +27,31 @@ def test_set_network_reads_the_file_render_wrote(tmp_path, manager, scanned):
         (tmp_path / path.lstrip("/")).write_text(content)
     ok, detail = checks.CHECKS["set-network"](_ctx(tmp_path), c)
     assert ok, detail
+
+
+@pytest.mark.parametrize("manager,member_file", [
+    ("NetworkManager", "/etc/NetworkManager/system-connections/eth0.nmconnection"),
+    ("systemd-networkd", "/etc/systemd/network/10-eth0.network"),
+    ("network-scripts", "/etc/sysconfig/network-scripts/ifcfg-eth0"),
+])
+def test_set_network_checks_every_file_of_a_bond(tmp_path, manager, member_file):
+    """The bond's own file, its .netdev and its members' files are what render wrote; a lost member fails it."""
+    from dib_migrate.plan.model import Build, Plan
+    c = Change("set-network", "bond0", "net-static", "r",
+               {"mode": "static", "addresses": ["192.0.2.10/24"], "gateway": "192.0.2.1", "dns": [],
+                "manager": manager, "file": None, "kind": "bond", "members": ["eth0", "eth1"],
+                "bond_mode": "active-backup", "bond_miimon": 100, "mtu": 9000,
+                "routes": [{"to": "10.9.0.0/16", "via": "192.0.2.254"}]})
+    build = Build(("debian-minimal",), "bookworm", "amd64", "qcow2", "qcow2")
+    plan = Plan(host="h", target="kvm", strategy="packages", identity="keep", family="debian", distro="debian",
+                version="12", init_system="systemd", build=build, changes=(c,))
+    files = network_files(plan)
+    assert member_file in files
+    for path, content in files.items():
+        (tmp_path / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path.lstrip("/")).write_text(content)
+    ok, detail = checks.CHECKS["set-network"](_ctx(tmp_path, plan), c)
+    assert ok and member_file in detail, detail
+    (tmp_path / member_file.lstrip("/")).unlink()
+    ok, detail = checks.CHECKS["set-network"](_ctx(tmp_path, plan), c)
+    assert not ok and member_file + " missing" in detail, detail
