@@ -71,4 +71,12 @@ class Context:
                 iface = replace(iface, mode="dhcp", addresses=(), gateway=None, dns=())
             out.append(replace(iface, name=names[iface.name], members=tuple(names[m] for m in iface.members),
                                parent=names.get(iface.parent, iface.parent)))
-        return out
+        masters = self.masters(out)
+        # a NIC a bond or bridge enslaves has no address of its own: the kernel would not use it
+        return [replace(i, mode="manual", addresses=(), gateway=None, dns=()) if i.name in masters else i
+                for i in out]
+
+    @staticmethod
+    def masters(interfaces):
+        """member name -> the bond or bridge that enslaves it."""
+        return {m: i.name for i in interfaces if i.kind in ("bond", "bridge") for m in i.members}

@@ -174,3 +174,33 @@ def test_no_warning_for_what_is_carried(cases):
     for manager in READY:
         if manager != "wicked":
             assert not [w for w in cases(manager).plan.warnings if w.rule == "preflight-network"], manager
+
+
+ADDRESSLESS_BOND = [
+    {"name": "bond0", "mode": "manual", "kind": "bond", "members": ["eth0", "eth1"], "bond_mode": "802.3ad",
+     "mtu": 9000},
+    {"name": "bond0.100", "mode": "static", "addresses": ["10.100.0.5/24", "2001:db8:100::5/64"],
+     "gateway": "10.100.0.1", "dns": ["10.100.0.2"], "kind": "vlan", "parent": "bond0", "vlan_id": 100,
+     "routes": [{"to": "10.9.0.0/16", "via": "10.100.0.254"}, {"to": "2001:db8:9::/48", "via": "2001:db8:100::1"}],
+     "dns_search": ["example.lan", "corp.example"]},
+]
+
+
+@pytest.mark.parametrize("manager", READY)
+def test_a_bond_without_address_carrying_a_vlan_scans_back(tmp_path, manager):
+    """The bond has no address (mode manual), the VLAN on it has IPv4 and IPv6, two routes, two search domains."""
+    ifaces = [dict(i, config_file=None) for i in ADDRESSLESS_BOND]
+    if manager == "wicked":
+        # wicked's name servers and search list live in netconfig's global file, which the overlay carries
+        ifaces[1].pop("dns_search")
+        ifaces[1]["dns"] = []
+    plan = plan_of(report_of(tmp_path, {"manager": manager, "interfaces": ifaces}), "kvm")
+    files = network_files(plan)
+    for path, text in files.items():
+        p = tmp_path / "image" / path.lstrip("/")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    back = {i["name"]: facts_of(i) for i in scan(tmp_path / "image", manager)["interfaces"]}
+    planned = {c.subject: facts_of(dict(c.data)) for c in plan.by_action("set-network")}
+    assert planned["bond0"]["mode"] == "manual" and planned["bond0.100"]["routes"][1]["to"] == "2001:db8:9::/48"
+    assert back == planned

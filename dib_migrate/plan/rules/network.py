@@ -33,13 +33,19 @@ def _paired(ctx):
 
 def interface_changes(ctx):
     r = ctx.report
+    masters = ctx.masters(ctx.interfaces())
     for old, iface in _paired(ctx):
         data = {"mode": iface.mode, "addresses": list(iface.addresses), "gateway": iface.gateway,
                 "dns": list(iface.dns), "manager": r.network_manager, "file": iface.config_file}
         data.update(device_data(iface, r.network_manager))
         if iface.name != old.name:
             data["source_name"] = old.name
-        if (iface.mode, iface.addresses, iface.gateway, iface.dns) != (old.mode, old.addresses, old.gateway, old.dns):
+        if iface.name in masters:
+            rule = R.NET_STATIC
+            reason = "%s is enslaved to %s: it has no address of its own in the image%s" % (
+                iface.name, masters[iface.name], " (the source configured %s on it)" % _describe(old)
+                if old.mode != "manual" else "")
+        elif (iface.mode, iface.addresses, iface.gateway, iface.dns) != (old.mode, old.addresses, old.gateway, old.dns):
             nic = ctx.options.profile.nic(old.name) if ctx.options.profile else None
             who = ("the install profile %s changes this NIC" % ctx.options.profile.path if nic
                    else "--network dhcp puts every interface on DHCP")

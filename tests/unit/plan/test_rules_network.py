@@ -223,3 +223,18 @@ def test_a_bond_without_address_is_kept_manual_even_with_network_dhcp(derive):
 
 def test_plain_interfaces_no_device_warning(example):
     assert not [w for w in plan_of(example("debian12-web")).warnings if w.rule == "preflight-network"]
+
+
+def test_a_member_scanned_with_an_address_is_enslaved_without_it(derive):
+    """An old report lists eth1 with its own DHCP and as a member of bond0: the image enslaves it, the Plan says
+    what it drops."""
+    def m(d):
+        ifs = d["network"]["interfaces"]
+        d["network"]["interfaces"] = [dict(ifs[0], name="bond0", kind="bond", members=["eth1"]), ifs[1]]
+    plan = plan_of(derive("debian12-web", m))
+    c = plan.find("set-network", "eth1")
+    assert (c.data["mode"], c.data["addresses"]) == ("manual", [])
+    assert "enslaved to bond0" in c.reason and "DHCP" in c.reason
+    from dib_migrate.network_files import network_files
+    text = network_files(plan)["/etc/network/interfaces"]
+    assert "iface eth1" not in text and "bond-slaves eth1" in text
