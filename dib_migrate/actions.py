@@ -163,9 +163,12 @@ _NET_TREE = ("network/tree/…",)
 
 ACTIONS = {a.name: a for a in (
     Action("set-network", "network", "configure", "migrate-network",
-           "subject: interface; data: mode, addresses, gateway, dns, file, manager", _NET_TREE),
+           "subject: interface; data: mode (static, dhcp, manual: no address of its own), addresses, gateway, dns, "
+           "file, manager; where the source has them kind (bond, vlan, bridge), members, bond_mode, bond_miimon, "
+           "parent, vlan_id, mtu, routes (to, via), dns_search", _NET_TREE),
     Action("remove-file", "network", "remove", "migrate-network",
-           "subject: path (a MAC binding or stale config)", ("network/remove",), _remove_file),
+           "subject: path (a MAC binding, a network file the rendered ones supersede, stale config)",
+           ("network/remove",), _remove_file),
     Action("write-network-file", "network", "write", "migrate-network",
            "subject: path; data: content (e.g. an empty rule masking a generator)", _NET_TREE),
     Action("write-hosts", "network", "write", "migrate-network", "subject: /etc/hosts; data: content", _NET_TREE),
