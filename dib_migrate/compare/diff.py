@@ -257,8 +257,8 @@ def network(source, image, ex):
         fields = sorted(set(a) | set(b) - {"name"})
         for f in [f for f in IFACE_FIELDS if f in fields] + [f for f in fields if f not in IFACE_FIELDS]:
             va, vb = _norm(a.get(f)), _norm(b.get(f))
-            if va == vb:
-                continue
+            if va == vb or f == "members" and va and vb and sorted(va) == sorted(vb):
+                continue    # the order ports are listed in (files read in name order) is not the bond's
             why = None
             if f == "mac" and vb is None and mac_change is not None:
                 why = mac_change

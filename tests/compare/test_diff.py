@@ -284,8 +284,9 @@ def with_devices(bond=None, vlan=None):
     return f
 
 
-def test_devices_as_planned_on_renamed_members_have_no_difference():
-    assert differences(with_devices(), with_devices(bond={"members": ["eth0", "eth1"]}), device_plan()) == []
+@pytest.mark.parametrize("members", [["eth0", "eth1"], ["eth1", "eth0"]])
+def test_devices_as_planned_on_renamed_members_have_no_difference(members):
+    assert differences(with_devices(), with_devices(bond={"members": members}), device_plan()) == []
 
 
 @pytest.mark.parametrize("iface,field,value", [

@@ -247,3 +247,41 @@ def test_networkmanager_loads_the_bond_vlan_bridge_and_ports(root, tmp_path):
     assert "10.9.0.0/16" in bond and "10.0.0.254" in bond and "example.lan" in bond, bond
     assert "vlan.id:100" in vlan and "vlan.parent:bond0" in vlan, vlan
     assert "error" not in " ".join(ln for ln in log.splitlines() if "keyfile" in ln).lower(), log
+
+
+def _addressless_files(tmp_path, manager):
+    from tests.unit.test_network_devices import ADDRESSLESS_BOND, report_of
+    net = {"manager": manager, "interfaces": [dict(i, config_file=None) for i in ADDRESSLESS_BOND]}
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    plan = make_plan(report_of(tmp_path, net), "kvm")
+    return {p: c for p, c in network_files(plan).items() if p not in ("/etc/hosts", "/etc/resolv.conf")
+            and "/udev/" not in p}
+
+
+def test_a_bond_without_address_under_a_vlan_is_read_by_netplan_networkd_and_ifquery(root, tmp_path):
+    """bond0 (802.3ad, no address) carrying VLAN 100 with IPv4+IPv6, two routes and two search domains."""
+    netplan = _addressless_files(tmp_path / "netplan", "netplan")
+    with Chroot(root) as ch, _Placed(root, netplan):
+        r = ch.run("netplan", "generate", "--root-dir", "/", capture_output=True, text=True, check=False)
+        out = root / "run/systemd/network"
+        vlan = (out / "10-netplan-bond0.100.network").read_text() if r.returncode == 0 else ""
+        bond = (out / "10-netplan-bond0.network").read_text() if r.returncode == 0 else ""
+    subprocess.run(["rm", "-rf", str(out)], check=True)
+    assert r.returncode == 0, r.stderr
+    for line in ("Address=2001:db8:100::5/64", "Destination=2001:db8:9::/48", "Gateway=2001:db8:100::1",
+                 "Domains=example.lan corp.example"):
+        assert line in vlan, (line, vlan)
+    assert "VLAN=bond0.100" in bond and "MTUBytes=9000" in bond, bond
+
+    networkd = _addressless_files(tmp_path / "networkd", "systemd-networkd")
+    with Chroot(root), _Placed(root, networkd, 0o644):
+        bad, log = _networkd_complaints(root)
+    assert not bad, log
+
+    ifupdown = _addressless_files(tmp_path / "ifupdown", "ifupdown")
+    with Chroot(root) as ch, _Placed(root, ifupdown, 0o644):
+        q = {nic: ch.run("ifquery", "-i", "/etc/network/interfaces", nic, capture_output=True, text=True,
+                         check=False) for nic in ("bond0", "bond0.100")}
+    assert all(r.returncode == 0 for r in q.values()), {n: r.stderr for n, r in q.items()}
+    assert "bond-mode: 802.3ad" in q["bond0"].stdout and "up: ip route add 2001:db8:9::/48 via 2001:db8:100::1 " \
+        "dev bond0.100" in q["bond0.100"].stdout, (q["bond0"].stdout, q["bond0.100"].stdout)
