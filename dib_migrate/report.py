@@ -218,6 +218,10 @@ def validate(path, data):
     if error is not None:
         raise InputError(path, _path_str(error.absolute_path), error.instance,
                          error.message if len(error.message) < 200 else error.validator + " check failed")
+    for i, p in enumerate(data["network"].get("config_files") or ()):
+        if ".." in p.split("/") or "." in p.split("/") or "//" in p:
+            # the Plan removes these files from the image: only normalised paths
+            raise InputError(path, "network.config_files[%d]" % i, p, "not a normalised absolute path")
     names = {}
     for i, iface in enumerate(data["network"]["interfaces"]):
         where = "network.interfaces[%d]" % i

@@ -551,3 +551,22 @@ def test_network_device_kinds_keyfiles_and_ifcfg(tmp_path, manager):
     assert bond["mtu"] == 9000 and bond["dns_search"] == ["example.lan"]
     assert bond["routes"] == [{"to": "10.9.0.0/16", "via": "10.0.0.254"}]
     assert (vlan["kind"], vlan["parent"], vlan["vlan_id"]) == ("vlan", "bond0", 100)
+
+
+@pytest.mark.parametrize("manager,names,services,files", [
+    ("NetworkManager", {"network-manager"}, [{"name": "NetworkManager", "state": "enabled"}], {
+        "/etc/NetworkManager/system-connections/eth0.nmconnection":
+            "[connection]\nid=eth0\ntype=ethernet\ninterface-name=eth0\n[ipv4]\nmethod=manual\n"
+            "address1=192.0.2.5/24\n",
+        "/etc/NetworkManager/system-connections/Wired connection 2.nmconnection":
+            "[connection]\nid=Wired connection 2\ntype=ethernet\n[ethernet]\nmac-address=52:54:00:00:00:09\n"
+            "[ipv4]\nmethod=disabled\n[ipv6]\nmethod=ignore\n"}),
+    ("network-scripts", {"initscripts"}, [], {
+        "/etc/sysconfig/network-scripts/ifcfg-eth0": "DEVICE=eth0\nBOOTPROTO=none\nIPADDR=192.0.2.5\nPREFIX=24\n",
+        "/etc/sysconfig/network-scripts/ifcfg-eth1": "DEVICE=eth1\nHWADDR=52:54:00:00:00:09\nBOOTPROTO=none\n"}),
+])
+def test_a_file_binding_a_mac_without_address_is_listed_for_the_plan(tmp_path, manager, names, services, files):
+    """No address, so no interface of the report; its MAC binding would still come back from the overlay."""
+    net = S.detect_network(S.Root(str(fake_root(tmp_path, files))), names, services, S.Progress(quiet=True))
+    assert [i["name"] for i in net["interfaces"]] == ["eth0"]
+    assert sorted(net["config_files"]) == sorted(files)

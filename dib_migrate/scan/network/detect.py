@@ -61,13 +61,15 @@ def detect_network(root, names, services, progress):
                                      "ifupdown") if m != manager]
     if manager == "NetworkManager":
         order.insert(1, "network-scripts")   # NetworkManager's ifcfg-rh plugin reads those files
-    interfaces, seen, origin, files_of = [], set(), {}, {}
+    interfaces, seen, origin, files_of, mac_bound = [], set(), {}, {}, []
     for source in order:
         if source != manager and interfaces and source not in ("network-scripts",):
             continue
         for iface in sources[source]():
             if source == manager:
                 files_of.setdefault(iface["name"], []).extend(iface.get("_files") or [iface["config_file"]])
+                if iface["mode"] is None and iface.get("mac") and not iface.get("kind"):
+                    mac_bound.append(iface["name"])     # no address, but its file binds a MAC: the Plan drops it
             if iface["name"] in seen and origin.get(iface["name"]) == source and iface["mode"] is not None:
                 progress.warn("interface %s is configured twice (%s); only the first is reported: check the "
                               "addresses of the second by hand" % (iface["name"], iface["config_file"]))
@@ -97,6 +99,8 @@ def detect_network(root, names, services, progress):
         # the files of a device and of the NICs under it: the Plan rewrites or removes each
         for name in [iface["name"]] + list(iface.get("members") or []) + [iface.get("parent")]:
             config_files += [p for p in files_of.get(name, ()) if p and p not in config_files]
+    for name in mac_bound:
+        config_files += [p for p in files_of.get(name, ()) if p and p not in config_files]
     macs = udev_macs(root)
     fallback_dns = resolv_nameservers(root)
     out = []
@@ -110,7 +114,8 @@ def detect_network(root, names, services, progress):
             progress.warn("interface %r left out: its name or addresses are not valid" % iface["name"])
         else:
             out.append(cleaned)
-    config_files = [p for p in config_files if valid("abspath", p)]
+    # NetworkManager names keyfiles after their connection ("Wired connection 1"): spaces allowed, no ".."
+    config_files = [p for p in config_files if re.match(r"^/[A-Za-z0-9._+@/ -]*$", p) and "/../" not in p + "/"]
     return {"manager": manager, "interfaces": out, "hosts": root.read("/etc/hosts"), "config_files": config_files}
 
 
