@@ -204,3 +204,12 @@ def test_a_bond_without_address_carrying_a_vlan_scans_back(tmp_path, manager):
     planned = {c.subject: facts_of(dict(c.data)) for c in plan.by_action("set-network")}
     assert planned["bond0"]["mode"] == "manual" and planned["bond0.100"]["routes"][1]["to"] == "2001:db8:9::/48"
     assert back == planned
+
+
+@pytest.mark.parametrize("manager", READY)
+def test_rendered_devices_golden(cases, manager):
+    """The exact text each manager gets (reviewed once; the round trip above proves what it means)."""
+    from .helpers import GOLDEN, check_golden
+    files = cases(manager).files
+    check_golden(GOLDEN / "network" / ("devices-%s.txt" % manager),
+                 "".join("=== %s\n%s" % (p, files[p]) for p in sorted(files)))
