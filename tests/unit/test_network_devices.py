@@ -153,10 +153,19 @@ def check_second_file(case):
 
 
 def check_round_trip(case):
-    """The rendered files scan back to exactly the facts of the Plan's set-network Changes."""
+    """The rendered files scan back to exactly the facts of the Plan's set-network Changes, which are the
+    source's own (its slot-named members renamed as the Plan says)."""
     planned = {name: facts_of(dict(c.data)) for name, c in case.nets.items()}
     scanned = {name: facts_of(i) for name, i in case.back.items()}
     assert scanned == planned
+    renamed = {"eno1": "eth0", "eno2": "eth1"}
+    source = {}
+    for i in case.net["interfaces"]:
+        f = facts_of(i)
+        if "members" in f:
+            f["members"] = [renamed.get(m, m) for m in f["members"]]
+        source[i["name"]] = f
+    assert scanned == source
 
 
 CHECKS = {"bond": check_bond, "vlan": check_vlan, "bridge": check_bridge, "route": check_route, "mtu": check_mtu,
