@@ -167,10 +167,9 @@ def superseded_files(ctx, nets):
     for path in ctx.report.network_files:
         if path not in rendered:
             yield Change("remove-file", path, R.NET_FILES,
-                         "a %s file of the source that configured %s: the rendered files configure them now "
-                         "(%s), without MAC bindings" % (ctx.report.network_manager, names,
-                                                         ", ".join(sorted(p for p in rendered
-                                                                          if p != "/etc/resolv.conf"))))
+                         "a %s file of the source that configured %s or the NICs under them: the rendered files "
+                         "configure them now; from the overlay it would come back beside them, with any MAC "
+                         "binding or old address it holds" % (ctx.report.network_manager, names))
 
 
 def rules(ctx):
