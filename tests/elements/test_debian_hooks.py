@@ -62,7 +62,7 @@ def built(tmp_path_factory):
             hooks.run_phase(phase, elements)
         # diskimage-builder's writefstab, between post-root and finalise
         (root / "etc/fstab").write_text("LABEL=cloudimg-rootfs / ext4 errors=remount-ro 0 1\n")
-        hooks.run("finalise.d", "40-migrate-fstab")
+        hooks.run_element("finalise.d", "migrate-fstab")
         hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
         enabled = {}
         for unit in ("libvirtd", "ssh", "networking", "nginx", "netfilter-persistent"):
@@ -191,7 +191,7 @@ def test_hooks_are_idempotent(built, tmp_path):
     hooks = Hooks.__new__(Hooks)
     hooks.root, hooks.dir = root, root / "tmp/in_target.d"
     with Chroot(root):
-        hooks.run("finalise.d", "40-migrate-fstab")
+        hooks.run_element("finalise.d", "migrate-fstab")
         hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
     assert (root / "etc/fstab").read_text() == fstab
     assert (root / "etc/default/grub").read_text() == grub

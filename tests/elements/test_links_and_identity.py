@@ -33,7 +33,7 @@ def test_rebuild_links_the_source_lacked_are_removed(tmp_path):
     hooks = Hooks(root, data)
     with Chroot(root):
         hooks.run("extra-data.d", "20-migrate-overlay-stage")
-        res = hooks.run("post-install.d", "60-migrate-overlay")
+        res = hooks.run_element("post-install.d", "migrate-overlay")
     assert not os.path.lexists(root / "etc/nginx/sites-enabled/default")
     assert "removed /etc/nginx/sites-enabled/default" in res.stdout
     assert os.readlink(root / "etc/nginx/sites-enabled/web01") == "/etc/nginx/sites-available/web01"
@@ -55,7 +55,7 @@ def test_machine_id_survives_sysprep(tmp_path, policy):
     os.chmod(root / "etc/machine-id", 0o444)
     hooks = Hooks(root, data)
     with Chroot(root):
-        hooks.run("post-install.d", "75-migrate-identity")
+        hooks.run_element("post-install.d", "migrate-identity")
     # diskimage-builder's sysprep (finalise.d/99-clear-machine-id)
     (root / "etc/machine-id").write_text("uninitialized\n")
     if (root / "var/lib/dbus/machine-id").exists():
@@ -78,7 +78,7 @@ def test_keep_without_a_scanned_machine_id_fixes_one(tmp_path):
     (root / "etc/machine-id").write_text("uninitialized\n")
     hooks = Hooks(root, data)
     with Chroot(root):
-        hooks.run("post-install.d", "75-migrate-identity")
+        hooks.run_element("post-install.d", "migrate-identity")
     hooks.run("cleanup.d", "90-migrate-identity")
     mid = (root / "etc/machine-id").read_text().strip()
     assert len(mid) == 32 and all(c in "0123456789abcdef" for c in mid)

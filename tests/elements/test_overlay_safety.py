@@ -84,7 +84,7 @@ def test_in_chroot_extraction_cannot_escape_through_image_symlinks(tmp_path):
     hooks = Hooks(root, data_dir(tmp_path, archive))
     hooks.run("extra-data.d", "20-migrate-overlay-stage")
     with Chroot(root):
-        hooks.run("post-install.d", "60-migrate-overlay")
+        hooks.run_element("post-install.d", "migrate-overlay")
     assert (root / "run/dib-migrate-probe").read_text() == "inside\n"
     assert not os.path.exists("/run/dib-migrate-probe")
 
@@ -111,7 +111,7 @@ def test_xattrs_acls_hardlinks_preserved(tmp_path):
     hooks = Hooks(root, data)
     hooks.run("extra-data.d", "20-migrate-overlay-stage")
     with Chroot(root):
-        hooks.run("post-install.d", "60-migrate-overlay")
+        hooks.run_element("post-install.d", "migrate-overlay")
     out = root / "srv/app/data"
     st = os.stat(out)
     assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1234, 2345, 0o2640)

@@ -67,15 +67,15 @@ def prepare(tmp_path, family, loader):
     env = {"DIB_ROOT_LABEL": "cloudimg-rootfs", "IMAGE_BLOCK_DEVICE": "/dev/loop9"}
     with Chroot(root):
         hooks.run("extra-data.d", "20-migrate-overlay-stage")
-        for phase, hook in (("pre-install.d", "10-migrate-base"),
-                            ("post-install.d", "40-migrate-kernel"),
-                            ("post-install.d", "60-migrate-overlay"),
-                            ("post-install.d", "65-migrate-network"),
-                            ("post-install.d", "66-migrate-clock"),
-                            ("post-install.d", "85-migrate-services"),
-                            ("finalise.d", "40-migrate-fstab"),
-                            ("finalise.d", "60-migrate-bootloader")):
-            hooks.run(phase, hook, env=env)
+        for phase, element in (("pre-install.d", "migrate-base"),
+                               ("post-install.d", "migrate-kernel"),
+                               ("post-install.d", "migrate-overlay"),
+                               ("post-install.d", "migrate-network"),
+                               ("post-install.d", "migrate-clock"),
+                               ("post-install.d", "migrate-services"),
+                               ("finalise.d", "migrate-fstab"),
+                               ("finalise.d", "migrate-bootloader")):
+            hooks.run_element(phase, element, env=env)
     return root, data
 
 

@@ -66,10 +66,42 @@ def test_hook_names_unique_short_and_standard():
         text = hook.read_text()
         assert text.startswith(HEADER), hook
         assert os.access(hook, os.X_OK), hook
-        assert len(text.splitlines()) < 220, "%s is not short" % hook
         # data is read, never executed
         assert not re.search(r"^\s*(eval|source|\.)\s", text, re.M), hook
     assert len(seen) >= 16
+
+
+# DIB's own hooks are about a screenful (growroot's is 25 lines): longer logic goes into a
+# migrate-lib/ helper or a hook of its own
+MAX_HOOK_LINES = 40
+# being rewritten with the network rendering (another change): leaves this set when that lands
+LONG_HOOKS_PENDING = {"65-migrate-network"}
+
+
+def test_hooks_are_short():
+    lines = {hook.name: len(hook.read_text().splitlines()) for _el, _phase, hook in hooks()}
+    long = {name: n for name, n in lines.items() if n > MAX_HOOK_LINES}
+    assert not set(long) - LONG_HOOKS_PENDING, "hooks over %d lines: %s" % (MAX_HOOK_LINES, long)
+    # an exemption does not outlive its reason
+    assert LONG_HOOKS_PENDING <= set(long), "short now, drop from LONG_HOOKS_PENDING: %s" % (
+        sorted(LONG_HOOKS_PENDING - set(long)))
+
+
+@pytest.mark.parametrize("element", ELEMENT_NAMES)
+def test_readme_names_every_hook_and_helper(element):
+    d = ELEMENTS / element
+    readme = (d / "README.rst").read_text()
+    for _el, phase, hook in hooks():
+        if _el == element:
+            assert "%s/%s" % (phase, hook.name) in readme, "%s/README.rst lacks %s/%s" % (element, phase, hook.name)
+    # and the table of every element's hooks in migrate-base's
+    table = (ELEMENTS / "migrate-base/README.rst").read_text().splitlines()
+    for _el, phase, hook in hooks():
+        if _el == element:
+            assert [phase, hook.name, element] in [ln.split() for ln in table], hook
+    if (d / "migrate-lib").is_dir():
+        for helper in sorted((d / "migrate-lib").iterdir()):
+            assert helper.name in readme, "%s/README.rst lacks migrate-lib/%s" % (element, helper.name)
 
 
 def test_every_hook_reads_data_beside_itself():
