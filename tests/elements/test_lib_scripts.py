@@ -102,3 +102,44 @@ def test_waagent_bad_key_fails(tmp_path):
     res = subprocess.run(["awk", "-F=", "-f", str(AZURE_LIB / "set-keys.awk"), str(settings),
                           str(FIXTURES / "waagent.conf")], capture_output=True, text=True)
     assert res.returncode == 1 and "bad key 'bad key'" in res.stderr
+
+
+OVERLAY_LIB = ELEMENTS / "migrate-overlay/migrate-lib"
+
+
+def test_overlay_mode_answers_on_stdout_and_fails_on_an_unknown_mode(tmp_path):
+    (tmp_path / "overlay").mkdir()
+    assert run([OVERLAY_LIB / "overlay-mode", tmp_path]).stdout == "none\n"
+    (tmp_path / "overlay/archive.tar").write_bytes(b"")
+    for mode in ("changed", "full"):
+        (tmp_path / "overlay/mode").write_text(mode + "\n")
+        assert run([OVERLAY_LIB / "overlay-mode", tmp_path]).stdout == mode + "\n"
+    (tmp_path / "overlay/mode").write_text("delta\n")
+    res = subprocess.run([str(OVERLAY_LIB / "overlay-mode"), str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 1 and res.stdout == "" and "unknown overlay/mode 'delta'" in res.stderr
+
+
+def test_identity_policy_defaults_to_keep_and_fails_on_others(tmp_path):
+    lib = ELEMENTS / "migrate-identity/migrate-lib/identity-policy"
+    assert run([lib, tmp_path]).stdout == "keep\n"
+    (tmp_path / "identity").mkdir()
+    (tmp_path / "identity/policy").write_text("reset\n")
+    assert run([lib, tmp_path]).stdout == "reset\n"
+    (tmp_path / "identity/policy").write_text("wipe\n")
+    res = subprocess.run([str(lib), str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode == 1 and "unknown identity/policy 'wipe'" in res.stderr
+
+
+def test_set_source_ids_renumbers_listed_names_only(tmp_path):
+    db = tmp_path / "passwd"
+    db.write_text("root:x:0:0:root:/root:/bin/bash\ndeploy:x:1000:1000::/home/deploy:/bin/bash\n"
+                  "app:x:1002:1002::/srv/app:/bin/sh\n")
+    ids = tmp_path / "users"
+    ids.write_text("deploy 1001\napp 1002\n")
+    out = run([OVERLAY_LIB / "set-source-ids", db, ids]).stdout
+    assert db.read_text().splitlines() == ["root:x:0:0:root:/root:/bin/bash",
+                                           "deploy:x:1001:1000::/home/deploy:/bin/bash",
+                                           "app:x:1002:1002::/srv/app:/bin/sh"]
+    assert "set source ids" in out
+    # nothing to change: the file is left alone and nothing is said
+    assert run([OVERLAY_LIB / "set-source-ids", db, ids]).stdout == ""
