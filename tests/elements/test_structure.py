@@ -74,17 +74,12 @@ def test_hook_names_unique_short_and_standard():
 # DIB's own hooks are about a screenful (growroot's is 25 lines): longer logic goes into a
 # migrate-lib/ helper or a hook of its own
 MAX_HOOK_LINES = 40
-# being rewritten with the network rendering (another change): leaves this set when that lands
-LONG_HOOKS_PENDING = {"65-migrate-network"}
 
 
 def test_hooks_are_short():
     lines = {hook.name: len(hook.read_text().splitlines()) for _el, _phase, hook in hooks()}
     long = {name: n for name, n in lines.items() if n > MAX_HOOK_LINES}
-    assert not set(long) - LONG_HOOKS_PENDING, "hooks over %d lines: %s" % (MAX_HOOK_LINES, long)
-    # an exemption does not outlive its reason
-    assert LONG_HOOKS_PENDING <= set(long), "short now, drop from LONG_HOOKS_PENDING: %s" % (
-        sorted(LONG_HOOKS_PENDING - set(long)))
+    assert not long, "hooks over %d lines: %s" % (MAX_HOOK_LINES, long)
 
 
 @pytest.mark.parametrize("element", ELEMENT_NAMES)
