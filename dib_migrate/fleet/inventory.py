@@ -18,6 +18,8 @@ from ..report import _path_str, read_yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "inventory-v1.json"
 DEFAULT_QUEUE = "dib-migrate"
+# options of `scan --ssh` (meaningless for a host given by its report)
+SCAN_OPTIONS = {"scan_exclude", "scan_full", "exclude_secrets", "quiesce"}
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,12 @@ def load_inventory(path):
         if not merged.get("targets"):
             raise InputError(path, where + ".targets", None, "no targets (set them on the host, its group or defaults)")
         report = None
+        scan_only = sorted(SCAN_OPTIONS & set(h.get("options") or {}))
+        if "report" in h and scan_only:
+            # a scan option on a host that is not scanned would do nothing: say so (group and
+            # default options apply to the hosts that are scanned)
+            raise InputError(path, "%s.options.%s" % (where, scan_only[0]), h["options"][scan_only[0]],
+                             "applies to the scan over ssh; this host has a report")
         if "report" in h:
             p = _resolve(base, h["report"])
             if not p.is_file():
@@ -133,10 +141,35 @@ def load_inventory(path):
     return Inventory(path=path, hosts=tuple(hosts))
 
 
+def with_boot(inventory, boot, timeout=None):
+    """The inventory with the command line's --boot-smoke / --boot-timeout over every host's options."""
+    import dataclasses
+    if timeout is not None and not 30 <= timeout <= 3600:
+        raise InputError("--boot-timeout", "boot_timeout", timeout, "must be 30 to 3600 seconds")
+    hosts = []
+    for h in inventory.hosts:
+        o = dict(h.options)
+        if boot:
+            o["boot"] = True
+        if timeout is not None:
+            o["boot_timeout"] = timeout
+        hosts.append(dataclasses.replace(h, options=o))
+    return dataclasses.replace(inventory, hosts=tuple(hosts))
+
+
 def to_options(host):
     """The plan/build Options of a host (dib_migrate.options.Options)."""
     o = host.options
     profile = load_profile(o["install_profile"]) if o.get("install_profile") else None
     return Options(firewall=bool(o.get("firewall", False)), profile=profile, strategy=o.get("strategy", "packages"),
                    pin_versions=bool(o.get("pin_versions", False)), identity=o.get("identity", "keep"),
-                   extra_elements=tuple(o.get("elements") or ()))
+                   network=o.get("network", "keep"), extra_elements=tuple(o.get("elements") or ()))
+
+
+def scan_arguments(host):
+    """The scanner's options of a host (for `scan --ssh`)."""
+    from .ssh import scan_options
+    o = host.options
+    quiesce = o.get("quiesce")
+    return scan_options(o.get("scan_exclude") or (), o.get("scan_full", False), o.get("exclude_secrets", False),
+                        quiesce=quiesce if isinstance(quiesce, str) or quiesce is None else ",".join(quiesce))

@@ -1,9 +1,11 @@
 """`dib-migrate scan --ssh [USER@]HOST[:PORT]`: scan a server over OpenSSH, installing nothing on it.
 
 Steps, each named in a failure: connect (user id, python3 version, a private temporary directory),
-copy the single-file scanner (through ssh's stdin), run it with the server's python3 (sudo -n
-when the user is not root), fetch report and overlay (a tar stream read with checks: only the
-expected regular files), remove everything copied (always, even after a failure).
+copy the single-file scanner (through ssh's stdin), with ``--since`` copy the previous scan (its
+report and manifest: the remote scanner diffs against them, on the server's own clock), run it
+with the server's python3 (sudo -n when the user is not root), fetch report and overlay (a tar
+stream read with checks: only the expected regular files), remove everything copied (always,
+even after a failure).
 
 Host keys are checked against the operator's known_hosts (ssh's own StrictHostKeyChecking; never
 turned off here) and the login is non-interactive (BatchMode). Nothing the server sends is
@@ -105,11 +107,42 @@ def _safe_extract(stream_path, dest, remote):
     return names
 
 
-def scan_ssh(dest, outdir, ssh_options=(), scan_args=(), stream=sys.stderr, timeout=3600):
-    """Scan ``dest`` over SSH into ``outdir`` (report.yaml + overlay), written by rename; returns the report path."""
+def _check_since(since, outdir, scan_args):
+    """The previous scan of a delta (``--since``), checked here before anything is copied or written."""
+    from ..scan.delta import MANIFEST, DeltaRefused, load_previous
+    since = Path(since).resolve()
+    try:
+        load_previous(str(since))
+    except DeltaRefused as e:
+        raise InputError("--since", "since", str(since), str(e))
+    if "--full" in scan_args:
+        raise InputError("--since", "since", str(since), "a delta scan takes changed files only; not with --full")
+    if Path(outdir).resolve() == since.parent:
+        raise InputError("-o", "output", str(outdir), "is the --since scan's directory: a delta scan goes into a "
+                         "new one (the previous scan stays the base of the image)")
+    return since, since.parent / MANIFEST
+
+
+def _local_since(report, remote_path, local_path):
+    """The fetched delta report names the previous scan by the copy on the server (gone now): name
+    the operator's file instead."""
+    from ..scan.yamlwrite import yaml_scalar
+    text = report.read_text()
+    line = re.compile(r"^(\s+report: )%s$" % re.escape(yaml_scalar(remote_path)), re.M)
+    new, n = line.subn(lambda m: m.group(1) + yaml_scalar(str(local_path)), text, count=1)
+    if n:
+        report.write_text(new)
+
+
+def scan_ssh(dest, outdir, ssh_options=(), scan_args=(), stream=sys.stderr, timeout=3600, since=None):
+    """Scan ``dest`` over SSH into ``outdir`` (report.yaml + overlay), written by rename; returns the report path.
+
+    ``since``: a previous scan's report.yaml (its manifest beside it) for a delta scan."""
     from ..scan.errors import ScanRefused
     from ..scan.outdir import prepare_outdir
     remote = Remote(dest, ssh_options, timeout)
+    if since is not None:
+        since, manifest = _check_since(since, outdir, scan_args)
     try:
         # the scanner's own rule: a new or empty directory, or one an earlier scan marked
         outdir = Path(prepare_outdir(str(Path(outdir).resolve())))
@@ -135,6 +168,15 @@ def scan_ssh(dest, outdir, ssh_options=(), scan_args=(), stream=sys.stderr, time
             say("copying the scanner to %s" % rdir)
             with open(scanner_file(tmp), "rb") as f:
                 remote.run("copy scanner", "cat > %s/%s" % (rdir, SCANNER_NAME), stdin=f, timeout=120)
+            scan_args = list(scan_args)
+            if since is not None:
+                say("copying the previous scan (%s)" % since)
+                with open(since, "rb") as f:
+                    remote.run("copy previous scan", "mkdir %s/since && cat > %s/since/report.yaml" % (rdir, rdir),
+                               stdin=f, timeout=120)
+                with open(manifest, "rb") as f:
+                    remote.run("copy previous scan", "cat > %s/since/%s" % (rdir, manifest.name), stdin=f, timeout=300)
+                scan_args += ["--since", "%s/since/report.yaml" % rdir]
             say("running the scanner%s (python %s)" % (" with sudo" if sudo else "", pyver))
             args = " ".join(_quote_arg(a) for a in scan_args)
             remote.run("run scanner", "%spython3 %s/%s -q -o %s/out %s" % (sudo, rdir, SCANNER_NAME, rdir, args))
@@ -145,6 +187,8 @@ def scan_ssh(dest, outdir, ssh_options=(), scan_args=(), stream=sys.stderr, time
             got = tmp / "got"
             got.mkdir()
             names = _safe_extract(stream_path, got, remote)
+            if since is not None:
+                _local_since(got / "report.yaml", "%s/since/report.yaml" % rdir, since)
             # overlay first, report last: a report in OUTDIR always has its overlay beside it
             for name in sorted(names, key=lambda n: n == "report.yaml"):
                 os.replace(got / name, outdir / name)
@@ -180,18 +224,31 @@ def main(argv):
     ap.add_argument("--exclude", action="append", default=[], metavar="PATTERN")
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--exclude-secrets", action="store_true")
+    ap.add_argument("--quiesce", metavar="SERVICE[,SERVICE...]|auto",
+                    help="stop these services on the server while their data is read, start them right after")
+    ap.add_argument("--since", metavar="PREVIOUS_REPORT",
+                    help="delta scan: only what changed since that scan of this server (a local report.yaml with "
+                    "its manifest.json.gz; copied to the server for the scanner)")
     args = ap.parse_args(argv)
     parse_destination(args.ssh)
     try:
-        scan_ssh(args.ssh, args.output, args.ssh_option, scan_options(args.exclude, args.full, args.exclude_secrets))
+        scan_ssh(args.ssh, args.output, args.ssh_option,
+                 scan_options(args.exclude, args.full, args.exclude_secrets, args.quiesce), since=args.since)
     except SshScanError as e:
         sys.stderr.write("dib-migrate scan: %s\n" % e)
         return 1
     return 0
 
 
-def scan_options(exclude=(), full=False, exclude_secrets=False):
+def scan_options(exclude=(), full=False, exclude_secrets=False, quiesce=None):
+    """The scanner's command-line options (checked here: the remote scanner would refuse them later)."""
     args = []
+    if quiesce:
+        from ..scan.names import valid
+        for name in quiesce.split(","):
+            if name.strip() and name.strip() != "auto" and not valid("service", name.strip()):
+                raise InputError("--quiesce", "quiesce", name, "not a service name")
+        args += ["--quiesce", quiesce]
     for p in exclude:
         args += ["--exclude", p]
     if full:

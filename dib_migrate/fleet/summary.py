@@ -32,9 +32,27 @@ def _verify(r):
     return "%d/%d pass" % (v["checks"] - v["failed"], v["checks"])
 
 
+def _compare(r):
+    c = r.get("compare")
+    if not c:
+        return "-"
+    return "%d of %d" % (c["unexplained"], c["differences"])
+
+
+def _boot(r):
+    b = r.get("boot")
+    if not b:
+        return "-"
+    return "%s %s" % ("ssh" if b["reached"] == "ssh" else "login", secs(b["seconds"]))
+
+
 def table(results, outdir=None):
-    """The summary as text: one row per (host, target), then the errors in full."""
-    head = ["HOST", "TARGET", "STATE"] + [s.upper() for s in STAGES] + ["IMAGE", "SIZE", "VERIFY"]
+    """The summary as text: one row per (host, target), then the errors in full.
+
+    The stage columns are times; CHECKS is verify's passed/all, UNEXPLAINED compare's unexplained
+    of all differences, UP what the boot smoke test reached (ssh or the console's login prompt) and when."""
+    head = (["HOST", "TARGET", "STATE"] + [s.upper() for s in STAGES]
+            + ["IMAGE", "SIZE", "CHECKS", "UNEXPLAINED", "UP"])
     rows = []
     for r in results:
         image = r.get("image") or r.get("command") or "-"
@@ -45,7 +63,7 @@ def table(results, outdir=None):
                 pass
         stages = r.get("stages") or {}
         rows.append([r["host"], r["target"], r["state"]] + [secs(stages.get(s)) for s in STAGES]
-                    + [image, _size(r.get("image_bytes")), _verify(r)])
+                    + [image, _size(r.get("image_bytes")), _verify(r), _compare(r), _boot(r)])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip() for row in [head] + rows]
     failed = [r for r in results if r["state"] not in PASSED]
@@ -83,7 +101,9 @@ def junit(results, name="dib-migrate fleet"):
                 f.text = err.get("message") or ""
             elif r["state"] == "skipped":
                 ET.SubElement(case, "skipped", message=r.get("skipped_reason", "unchanged"))
-            out = "image: %s\nverify: %s\n" % (r.get("image") or "-", _verify(r))
+            out = "image: %s\nverify: %s\ncompare: %s unexplained\nboot: %s\nstages: %s\n" % (
+                r.get("image") or "-", _verify(r), _compare(r), _boot(r),
+                ", ".join("%s %s" % (s, secs((r.get("stages") or {}).get(s))) for s in STAGES))
             ET.SubElement(case, "system-out").text = out
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,9 +1,14 @@
 """The inventory: merging of defaults, groups and hosts, and bad input named by file, field and value."""
+import shutil
+from pathlib import Path
+
 import pytest
 import yaml
 
 from dib_migrate.errors import InputError
-from dib_migrate.fleet.inventory import DEFAULT_QUEUE, load_inventory, to_options
+from dib_migrate.fleet.inventory import DEFAULT_QUEUE, load_inventory, scan_arguments, to_options, with_boot
+from dib_migrate.plan import make_plan
+from dib_migrate.report import load_report
 
 REPORT = "examples/debian12-web/report.yaml"
 
@@ -16,8 +21,6 @@ def write(tmp_path, data):
 
 @pytest.fixture
 def report(tmp_path):
-    import shutil
-    from pathlib import Path
     src = Path(__file__).resolve().parents[2] / REPORT
     for f in src.parent.iterdir():
         shutil.copy(f, tmp_path / f.name)
@@ -62,6 +65,18 @@ def test_merge_defaults_group_host(tmp_path, report):
      "hosts[0].options.install_profile", "none.yaml"),
     ([{"name": "a", "ssh": "h", "targets": ["kvm"], "ssh_options": ["-oProxyCommand=x"]}],
      "hosts[0].ssh_options[0]", "-oProxyCommand=x"),
+    ([{"name": "a", "ssh": "h", "targets": ["kvm"], "options": {"network": "static"}}],
+     "hosts[0].options.network", "static"),
+    ([{"name": "a", "ssh": "h", "targets": ["kvm"], "options": {"quiesce": "postgresql"}}],
+     "hosts[0].options.quiesce", "postgresql"),
+    ([{"name": "a", "ssh": "h", "targets": ["kvm"], "options": {"quiesce": ["postgresql", "my sql"]}}],
+     "hosts[0].options.quiesce[1]", "my sql"),
+    ([{"name": "a", "ssh": "h", "targets": ["kvm"], "options": {"quiesce": []}}], "hosts[0].options.quiesce", []),
+    ([{"name": "a", "report": "report.yaml", "targets": ["kvm"], "options": {"quiesce": "auto"}}],
+     "hosts[0].options.quiesce", "auto"),
+    ([{"name": "a", "ssh": "h", "targets": ["kvm"], "options": {"boot": "yes"}}], "hosts[0].options.boot", "yes"),
+    ([{"name": "a", "ssh": "h", "targets": ["kvm"], "options": {"boot_timeout": 5}}],
+     "hosts[0].options.boot_timeout", 5),
 ])
 def test_bad_input_names_field_and_value(tmp_path, report, hosts, field, value):
     p = write(tmp_path, {"inventory_version": 1, "hosts": hosts})
@@ -88,3 +103,55 @@ def test_cli_exit_2_and_nothing_written(tmp_path):
     p = write(tmp_path, {"inventory_version": 1, "hosts": [{"name": "a", "ssh": "h", "targets": ["gce"]}]})
     assert main(["fleet", str(p), "-o", str(tmp_path / "out"), "--local"]) == 2
     assert not (tmp_path / "out").exists()
+
+
+PROFILE = Path(__file__).resolve().parents[1] / "unit/fixtures/profiles/web01-readdress.yaml"
+
+
+def _rules(plan):
+    return {(c.rule, c.action, c.subject) for c in plan.changes}
+
+
+def test_options_reach_the_plan(tmp_path, report):
+    """firewall, identity, network and the install profile, set in the inventory, change the real Plan."""
+    shutil.copy(PROFILE, tmp_path / "web.yaml")
+    inv = load_inventory(write(tmp_path, {
+        "inventory_version": 1, "defaults": {"targets": ["kvm"]},
+        "groups": {"web": {"options": {"firewall": True, "install_profile": "web.yaml"}}},
+        "hosts": [{"name": "plain", "report": "report.yaml"},
+                  {"name": "web01", "report": "report.yaml", "group": "web"},
+                  {"name": "web02", "report": "report.yaml", "options": {"identity": "reset", "network": "dhcp"}}]}))
+    rep = load_report(report)
+    plain, web01, web02 = (_rules(make_plan(rep, "kvm", to_options(h))) for h in inv.hosts)
+    assert ("svc-firewall", "enable-service", "netfilter-persistent") in web01 - plain
+    assert ("svc-firewall", "disable-service", "netfilter-persistent") in plain - web01
+    assert ("pkg-whitebox", "firstboot", "dib-migrate-firstboot") in web01 - plain
+    assert ("net-dhcp", "set-network", "eth0") in web02 - plain
+    assert ("identity", "identity", "reset") in web02 - plain
+    assert inv.hosts[1].options["install_profile"] == str(tmp_path / "web.yaml")
+
+
+def test_scan_options_reach_the_scanner(tmp_path):
+    inv = load_inventory(write(tmp_path, {
+        "inventory_version": 1, "defaults": {"targets": ["kvm"], "options": {"quiesce": "auto"}},
+        "hosts": [{"name": "db01", "ssh": "root@db01"},
+                  {"name": "db02", "ssh": "root@db02", "options": {
+                      "quiesce": ["postgresql", "mariadb"], "scan_exclude": ["/srv/cache/*"],
+                      "exclude_secrets": True}}]}))
+    db01, db02 = inv.hosts
+    assert scan_arguments(db01) == ["--quiesce", "auto"]
+    assert scan_arguments(db02) == ["--quiesce", "postgresql,mariadb", "--exclude", "/srv/cache/*",
+                                    "--exclude-secrets"]
+
+
+def test_boot_from_inventory_and_command_line(tmp_path, report):
+    inv = load_inventory(write(tmp_path, {
+        "inventory_version": 1, "defaults": {"targets": ["kvm"]},
+        "hosts": [{"name": "a", "report": "report.yaml", "options": {"boot": True, "boot_timeout": 200}},
+                  {"name": "b", "report": "report.yaml"}]}))
+    assert inv.hosts[0].options["boot"] and "boot" not in inv.hosts[1].options
+    both = with_boot(inv, True, 150)
+    assert [(h.options["boot"], h.options["boot_timeout"]) for h in both.hosts] == [(True, 150), (True, 150)]
+    with pytest.raises(InputError) as e:
+        with_boot(inv, True, 10)
+    assert (e.value.file, e.value.field, e.value.value) == ("--boot-timeout", "boot_timeout", 10)
