@@ -1,6 +1,7 @@
 """`scan --ssh` against a real sshd: a debootstrapped server in a chroot, listening on loopback."""
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -85,3 +86,53 @@ def test_broken_server_fails_at_the_named_step(tmp_path, key):
     assert "root@127.0.0.1:%d: connect failed: exit 127" % h.port in r.stderr
     assert "python3" in r.stderr
     assert not (tmp_path / "out/report.yaml").exists()
+
+
+def _members(report):
+    import tarfile
+    with tarfile.open(report.overlay.path) as tar:
+        return {m.name.lstrip("./").lstrip("/") for m in tar}
+
+
+def test_delta_scan_over_ssh(server, tmp_path):
+    """`scan --ssh --since`: the previous scan travels to the server, the remote scanner diffs against it
+    (on the server's clock), the delta comes back naming the operator's previous report; --quiesce reaches
+    the remote scanner too."""
+    import yaml
+    app = server.root / "srv/app"
+    app.mkdir(parents=True, exist_ok=True)
+    for name in ("keep.txt", "old.txt", "edit.txt"):
+        (app / name).write_text("before\n")
+    time.sleep(2.5)     # older than the delta's margin (delta.MARGIN_NS) before the first scan starts
+    opts = [a for o in server.ssh_options for a in ("--ssh-option", o)]
+    cli("scan", "--ssh", server.dest("migrate"), "-o", tmp_path / "scan1", *opts)
+    first = load_report(tmp_path / "scan1/report.yaml")
+    assert {"srv/app/keep.txt", "srv/app/old.txt", "srv/app/edit.txt"} <= _members(first)
+    # a delta into the previous scan's own directory would replace the base of the image
+    r = cli("scan", "--ssh", server.dest(), "-o", tmp_path / "scan1", "--since", tmp_path / "scan1/report.yaml",
+            *opts, check=False)
+    assert r.returncode == 2 and "is the --since scan's directory" in r.stderr
+    (app / "old.txt").unlink()
+    (app / "edit.txt").write_text("after\n")
+    (app / "new.txt").write_text("new\n")
+    r = cli("scan", "--ssh", server.dest("migrate"), "-o", tmp_path / "scan2", "--since",
+            tmp_path / "scan1/report.yaml", "--quiesce", "postgresql", *opts)
+    assert "copying the previous scan" in r.stderr
+    delta = load_report(tmp_path / "scan2/report.yaml")
+    assert delta.delta is not None and delta.overlay.mode == "delta"
+    assert "/srv/app/old.txt" in delta.delta.deleted
+    got = _members(delta)
+    assert {"srv/app/edit.txt", "srv/app/new.txt"} <= got and "srv/app/keep.txt" not in got
+    assert len(got) < len(_members(first)) / 4
+    raw = yaml.safe_load((tmp_path / "scan2/report.yaml").read_text())
+    assert raw["delta"]["since"]["report"] == str(tmp_path / "scan1/report.yaml")
+    assert raw["delta"]["since"]["scanned_at"] == raw_scanned_at(tmp_path / "scan1/report.yaml")
+    # the service is not installed on this server: the scanner records it as at rest
+    assert raw["quiesce"]["services"] == [{"service": "postgresql", "was_running": False, "downtime_s": 0.0}]
+    assert (tmp_path / "scan2/manifest.json.gz").is_file()      # the next delta starts from this one
+    assert _leftovers(server) == []
+
+
+def raw_scanned_at(path):
+    import yaml
+    return yaml.safe_load(path.read_text())["scanned_at"]

@@ -36,3 +36,20 @@ def test_operator_directory_refused_before_connecting(tmp_path):
     r = cli("scan", "--ssh", "root@127.0.0.1:1", "-o", tmp_path, check=False)
     assert r.returncode == 2 and "was not written by a scan" in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+def test_since_refused_before_connecting(tmp_path):
+    """A --since without its manifest, or whose directory is the output, and a bad --quiesce: exit 2
+    naming the option and value, before any connection (nothing listens on port 1), nothing written."""
+    import shutil
+    from pathlib import Path
+    prev = tmp_path / "scan1"
+    prev.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "examples/debian12-web/report.yaml", prev / "report.yaml")
+    r = cli("scan", "--ssh", "root@127.0.0.1:1", "-o", tmp_path / "scan2", "--since", prev / "report.yaml", check=False)
+    assert r.returncode == 2 and "--since" in r.stderr and "manifest.json.gz" in r.stderr
+    assert str(prev / "report.yaml") in r.stderr
+    r = cli("scan", "--ssh", "root@127.0.0.1:1", "-o", tmp_path / "scan2", "--quiesce", "postgresql,my sql",
+            check=False)
+    assert r.returncode == 2 and "--quiesce" in r.stderr and "my sql" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scan1"]
