@@ -3,7 +3,9 @@
 Two good servers and one without python3; the broken one fails alone, at its scan, with its reason.
 Both good builds run side by side on this one host (the shared image cache must allow it), and one
 worker is killed in the middle of its build: its (host, target) finishes on the other worker and
-the killed attempt publishes nothing.
+the killed attempt publishes nothing. Every image is compared with its source's report (no
+unexplained difference) and app01's is booted (the boot smoke test); a second run with
+--boot-smoke rebuilds nothing and boots app02's existing image only.
 """
 import json
 import re
@@ -20,6 +22,7 @@ pytestmark = [pytest.mark.functional,
               pytest.mark.skipif(not have_redis(), reason="needs redis-server (tools/setup-host installs it)")]
 
 LEASE = "10"
+BOOT_TIMEOUT = 300
 
 
 def test_fleet_over_ssh_with_a_killed_worker(tmp_path):
@@ -33,7 +36,8 @@ def test_fleet_over_ssh_with_a_killed_worker(tmp_path):
         inv = tmp_path / "inventory.yaml"
         inv.write_text(yaml.safe_dump({"inventory_version": 1, "defaults": {"targets": ["kvm"]}, "hosts": [
             {"name": s.name, "ssh": s.dest("migrate" if s.name == "app02" else "root"),
-             "ssh_options": s.ssh_options} for s in servers]}))
+             "ssh_options": s.ssh_options, "options": {"boot": s.name == "app01", "boot_timeout": BOOT_TIMEOUT}}
+            for s in servers]}))
         out = tmp_path / "out"
         with Worker(redis.url, "w1", tmp_path, env) as w1, Worker(redis.url, "w2", tmp_path, env):
             client = subprocess.Popen([sys.executable, "-m", "dib_migrate", "fleet", str(inv), "-o", str(out),
@@ -55,11 +59,15 @@ def test_fleet_over_ssh_with_a_killed_worker(tmp_path):
             w1.kill()
             stdout, _ = client.communicate(timeout=1500)
         err = (tmp_path / "fleet.err").read_text()
+        first = json.loads((out / "fleet-summary.json").read_text())
+        # again, every image booted: nothing is rebuilt, app02's existing image is booted
+        again = subprocess.run([sys.executable, "-m", "dib_migrate", "fleet", str(inv), "-o", str(out), "--local",
+                                "--no-compress", "--boot-smoke"], capture_output=True, text=True, timeout=900,
+                               env=dict(w1.env))
     print(stdout)
     print(err)
     assert client.returncode == 1                           # one host failed
-    doc = json.loads((out / "fleet-summary.json").read_text())
-    res = {r["host"]: r for r in doc["results"]}
+    res = {r["host"]: r for r in first["results"]}
     assert res["broken03"]["state"] == "failed"
     assert res["broken03"]["error"]["stage"] == "scan" and "python3" in res["broken03"]["error"]["message"]
     for h in ("app01", "app02"):
@@ -73,8 +81,31 @@ def test_fleet_over_ssh_with_a_killed_worker(tmp_path):
     assert victim["attempt"] == 2 and victim["worker"] == "w2@fleet-test"
     assert "%s/kvm" % killed[0] in err and "worker lost" in err
     assert "FAILED broken03 kvm at scan" in stdout
+    # compare: every image against its source, nothing unexplained; the boot smoke test on app01
+    for h in ("app01", "app02"):
+        c = res[h]["compare"]
+        assert c["unexplained"] == 0 and c["differences"] == c["explained"] and res[h]["stages"]["compare"] > 0
+        assert "0 unexplained" in (out / h / "kvm/compare.txt").read_text()
+        assert re.search(r"%s/kvm +compare" % h, err)
+    boot = res["app01"]["boot"]
+    assert boot["reached"] in ("ssh", "login prompt") and 0 < boot["seconds"] <= BOOT_TIMEOUT, boot
+    assert "login:" in (out / "app01/kvm/boot-console.log").read_text() or boot["reached"] == "ssh"
+    assert res["app02"]["boot"] is None and "boot" not in res["app02"]["stages"]
+    assert re.search(r"app01/kvm +boot \(qemu", err)
+    header = stdout.splitlines()[0].split()
+    assert header[3:9] == ["SCAN", "PLAN", "BUILD", "VERIFY", "COMPARE", "BOOT"] and "UNEXPLAINED" in header
     junit = (out / "fleet-junit.xml").read_text()
-    assert 'failures="1"' in junit
+    assert 'failures="1"' in junit and "compare: 0 of" in junit
+    # the second run: skipped app01, app02 booted from its existing image, broken03 failed again
+    print(again.stdout)
+    print(again.stderr)
+    assert again.returncode == 1
+    res2 = {r["host"]: r for r in json.loads((out / "fleet-summary.json").read_text())["results"]}
+    assert res2["app01"]["state"] == "skipped"
+    assert res2["app02"]["state"] == "ok" and res2["app02"]["reused"] and res2["app02"]["boot"]["reached"]
+    assert res2["app02"]["image"] == res["app02"]["image"] and res2["app02"]["stages"]["build"] == \
+        res["app02"]["stages"]["build"]
+    assert "disk-image-create" not in again.stderr
 
 
 def _last_worker(err, host):
