@@ -34,10 +34,12 @@ class Debian(Family):
     dib_environment = {"DIB_APT_MINIMAL_CREATE_INTERFACES": "0"}
     default_mirror = _DEFAULT_MIRROR
     # debian-minimal's root.d installs these before the dpkg element turns Recommends off;
-    # base's 03-baseline-tools and debootstrap's package-installs add the rest
+    # its package-installs (netbase), base's 03-baseline-tools and debootstrap's package-installs
+    # add the rest
     dib_base_packages = (
         ("systemd-sysv", "debian-minimal", True), ("busybox", "debian-minimal", True),
         ("sudo", "debian-minimal", True), ("gnupg2", "debian-minimal", True), ("python3", "debian-minimal", True),
+        ("netbase", "debian-minimal", False),
         ("apt-transport-https", "base", False), ("software-properties-common", "base", False),
         ("adduser", "debootstrap", False), ("ca-certificates", "debootstrap", False),
         ("locales", "debootstrap", False), ("lsb-release", "debootstrap", False),
@@ -101,6 +103,8 @@ class Debian(Family):
 class Ubuntu(Debian):
     # Debian packages the Azure agent as waagent, Ubuntu as walinuxagent
     azure_agent_package = "walinuxagent"
+    # ubuntu-minimal's package-installs has kernels only, no netbase
+    dib_base_packages = tuple(p for p in Debian.dib_base_packages if p[0] != "netbase")
     default_mirror = "http://archive.ubuntu.com/ubuntu"
 
     def kernel_packages(self):

@@ -58,6 +58,8 @@ class SshHost:
         self._write("/etc/hostname", self.name + "\n")
         self._write("/etc/hosts", "127.0.0.1 localhost\n%s %s.example.test %s\n" % (
             self.address.split("/")[0], self.name, self.name))
+        # what the installer writes (debootstrap leaves "# UNCONFIGURED FSTAB"): a server mounts its root
+        self._write("/etc/fstab", "UUID=6f1c2d4e-0b8a-4c1e-9d7f-3a5b2c1d0e9f / ext4 errors=remount-ro 0 1\n")
         self._write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n\nauto eth0\n"
                     "iface eth0 inet static\n    address %s\n    gateway 10.0.2.2\n" % self.address)
         for home, uid in (("/root", 0), ("/home/" + USER, 1001)):
