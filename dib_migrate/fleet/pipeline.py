@@ -92,10 +92,37 @@ def job_key(report_path, host, target, dry_run, compress):
         data = yaml.safe_load(f)
     if isinstance(data, dict):
         data.pop("scanned_at", None)    # a rescan of an unchanged server is the same report
+        overlay = data.get("overlay")
+        if isinstance(overlay, dict) and overlay.get("archive"):
+            overlay["sha256"] = overlay_digest(Path(report_path).parent / overlay["archive"])
     options = {k: v for k, v in host.options.items() if k not in BOOT_OPTIONS}
     blob = json.dumps({"report": data, "options": options, "target": target, "version": __version__,
                        "dry_run": dry_run, "compress": compress}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def overlay_digest(archive):
+    """The overlay's content: names, types, owners, modes, mtimes, extended attributes and data, but
+    not the access and change times its pax headers also carry. Reading a file sets its atime, so
+    the archive's own sha256 changes from one scan of an unchanged server to the next."""
+    from ..overlay import _open
+    h = hashlib.sha256()
+    tar, proc = _open(archive, "zstd" if str(archive).endswith(".zst") else "gzip")
+    try:
+        with tar:
+            for m in tar:
+                pax = sorted((k, v) for k, v in m.pax_headers.items() if k not in ("atime", "ctime", "mtime"))
+                h.update(json.dumps([m.name, m.type.decode("latin-1"), m.mode, m.uid, m.gid, m.uname, m.gname,
+                                     m.size, int(m.mtime), m.linkname, pax]).encode("utf-8", "surrogateescape"))
+                if m.isfile():
+                    f = tar.extractfile(m)
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        h.update(block)
+    finally:
+        if proc is not None:
+            proc.stdout.close()
+            proc.wait()
+    return h.hexdigest()
 
 
 def _previous(jobdir, key):

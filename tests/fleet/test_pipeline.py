@@ -110,3 +110,22 @@ def test_unexplained_differences_fail_at_compare(built, monkeypatch):
                             "first": ["UNEXPLAINED packages cron: 3.0 -> -"]}
     assert r["error"]["message"] == "compare: 1 unexplained difference: UNEXPLAINED packages cron: 3.0 -> -"
     assert "1 unexplained" in (jobdir / "compare.txt").read_text()
+
+
+def test_overlay_digest_ignores_access_times(tmp_path):
+    """A rescan reads every file, which moves atimes: that alone must not make a (host, target) new."""
+    import io
+    import tarfile
+
+    def archive(name, data, atime):
+        path = tmp_path / name
+        with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+            info = tarfile.TarInfo("etc/motd")
+            info.size, info.mtime = len(data), 1700000000
+            info.pax_headers = {"atime": str(atime), "ctime": "1700000000.5"}
+            tar.addfile(info, io.BytesIO(data))
+        return path
+    a, b, c = archive("a.tar.gz", b"hello\n", 1700000001), archive("b.tar.gz", b"hello\n", 1700009999.25), \
+        archive("c.tar.gz", b"hellO\n", 1700000001)
+    assert a.read_bytes() != b.read_bytes()
+    assert pipeline.overlay_digest(a) == pipeline.overlay_digest(b) != pipeline.overlay_digest(c)
