@@ -77,8 +77,9 @@ OVERLAY = _rule("overlay", "files", "the server's own files over the image with 
 OVERLAY_LINKS = _rule("overlay-links", "files", "links the rebuild's install scripts create under /etc that the "
                       "source did not have (a default site it had disabled) are removed", BEYOND)
 FSTAB_NFS = _rule("fstab-nfs", "files", "NFS lines dropped", _seed("Contents of /etc/fstab File"))
-FSTAB_BLOCKDEV = _rule("fstab-blockdev", "files", "root by UUID; /dev/xvd*-style lines dropped; other disks by "
-                       "UUID/LABEL get `nofail`", BEYOND)
+FSTAB_BLOCKDEV = _rule("fstab-blockdev", "files", "root by UUID (a line for / is added where the source's fstab "
+                       "has none); /dev/xvd*-style lines dropped; other disks by UUID/LABEL get `nofail`", BEYOND,
+                       always=True)
 FSTAB_SWAP = _rule("fstab-swap", "files", "swap files kept with nofail (the file itself is never captured), "
                    "swap devices dropped; none on Azure's OS disk", BEYOND)
 FSTAB_REMOTE = _rule("fstab-remote", "files", "remote shares that stay (CIFS, GlusterFS, sshfs, ...) get `nofail`",

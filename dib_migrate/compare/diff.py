@@ -344,6 +344,8 @@ def fstab(source, image, ex):
         if line not in accounted:
             drop = ex.change("drop-fstab-line", e["mountpoint"])
             why = drop if drop is not None and e["mountpoint"] in ("/", "/boot", "/boot/efi") else None
+            if why is None and e["mountpoint"] == "/":
+                why = ex.warning_naming("fstab-blockdev", "/:")     # the source had no root line
             out.append(_why("fstab", e["mountpoint"], None, line, why))
     return out
 

@@ -79,6 +79,9 @@ def warnings(ctx):
                           "%s up on the new instance by hand" % (i.name, "; ".join(facts), r.network_manager,
                                                                  "them" if len(facts) > 1 else "it"))
     yield from unit_types_warning(r, o)
+    if not any(e.mountpoint == "/" for e in r.fstab):
+        yield Warning(R.FSTAB_BLOCKDEV, "/: the source's fstab has no line for its root; the image's fstab mounts "
+                      "/ by UUID")
     fam = ctx.family
     if not r.has_package(*fam.ssh_packages + fam.other_ssh_servers):
         yield Warning(R.PREFLIGHT_SSH, "the source has no SSH server (none of %s installed): the image cannot be "

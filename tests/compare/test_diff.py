@@ -302,3 +302,11 @@ def test_device_fact_the_image_lost_is_unexplained(iface, field, value):
             i[field] = value
     d = only(differences(with_devices(), image, device_plan()))
     assert d.subject == "%s.%s" % (iface, field) and not d.explained
+
+
+def test_root_line_a_source_lacked_is_explained_only_by_the_plans_warning():
+    src = facts(fstab=[])
+    assert not only(differences(src, facts(), plan())).explained
+    said = Warning("fstab-blockdev", "/: the source's fstab has no line for its root")
+    warned = Plan(**dict(plan().__dict__, warnings=(said,)))
+    assert only(differences(src, facts(), warned)).rule == "fstab-blockdev"

@@ -84,3 +84,9 @@ def test_another_ssh_server_is_enough(derive):
     plan = plan_of(derive("debian12-web", dropbear, overlay=True), "openstack")
     assert "preflight-ssh" not in rules(plan)
     assert "ssh" not in [c.subject for c in plan.changes if c.rule == "svc-sshd"]
+
+
+def test_fstab_without_a_root_line_is_warned(derive):
+    def no_root(d):
+        d["fstab"] = [e for e in d["fstab"] if e["mountpoint"] != "/"]
+    assert "fstab-blockdev" in [w.rule for w in plan_of(derive("debian12-web", no_root, overlay=True)).warnings]
