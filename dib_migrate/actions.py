@@ -69,6 +69,10 @@ def _overlay(c, f, plan):
     f["overlay/compression"] = c.data["compression"] + "\n"
 
 
+def _skip_esp(c, f, plan):
+    _append(f, "overlay/exclude", c.subject)
+
+
 def _prune_links(c, f, plan):
     f["overlay/etc-symlinks"] = _lines(c.data["keep"])
     f["overlay/etc-skip"] = _lines(c.data["skip"])
@@ -184,6 +188,9 @@ ACTIONS = {a.name: a for a in (
     Action("apply-overlay", "files", "overlay", "migrate-overlay",
            "subject: archive name; data: mode, files, bytes, sha256, compression",
            ("overlay/mode", "overlay/compression"), _overlay),
+    Action("skip-esp", "files", "skip", "migrate-overlay",
+           "subject: /boot/efi (left out of the overlay and the rootfs); data: files, bytes, firmware",
+           ("overlay/exclude",), _skip_esp),
     Action("prune-etc-links", "files", "prune", "migrate-overlay",
            "subject: /etc; data: keep (the source's links), skip (dirs left alone)",
            ("overlay/etc-symlinks", "overlay/etc-skip"), _prune_links),

@@ -76,6 +76,9 @@ OVERLAY = _rule("overlay", "files", "the server's own files over the image with 
                 "kept (moved to a free id where the source uses theirs)", BEYOND)
 OVERLAY_LINKS = _rule("overlay-links", "files", "links the rebuild's install scripts create under /etc that the "
                       "source did not have (a default site it had disabled) are removed", BEYOND)
+OVERLAY_ESP = _rule("overlay-esp", "files", "the source's EFI system partition (/boot/efi) is not laid from the "
+                    "scan: the image's boot loader installs GRUB EFI on the image's own ESP, on the removable path "
+                    "a new machine's firmware boots without an NVRAM entry", BEYOND)
 FSTAB_NFS = _rule("fstab-nfs", "files", "NFS lines dropped", _seed("Contents of /etc/fstab File"))
 FSTAB_BLOCKDEV = _rule("fstab-blockdev", "files", "root by UUID (a line for / is added where the source's fstab "
                        "has none); /dev/xvd*-style lines dropped; other disks by UUID/LABEL get `nofail`", BEYOND,

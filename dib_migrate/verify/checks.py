@@ -429,6 +429,48 @@ def _firstboot(ctx, c):
     return False, "no %s in the image" % unit
 
 
+def _excluded(plan, path):
+    """Whether the Plan leaves ``path`` out of the overlay (skip-esp: overlay/exclude)."""
+    return any(path == c.subject or path.startswith(c.subject.rstrip("/") + "/")
+               for c in plan.changes if c.action == "skip-esp")
+
+
+# a UEFI machine without an NVRAM entry for the image (every new instance) boots this file of the ESP
+REMOVABLE_LOADER = "/EFI/BOOT/BOOTX64.EFI"
+
+
+def _fat_files(device):
+    """Paths in a FAT filesystem, read with dosfstools' fsck.fat -n (no mount: no vfat needed); None if unreadable."""
+    if not shutil.which("fsck.fat"):
+        return None
+    r = subprocess.run(["fsck.fat", "-n", "-l", device], capture_output=True, text=True, timeout=120)
+    if r.returncode not in (0, 1):
+        return None
+    return {m.group(1).upper() for m in re.finditer(r"(?m)^Checking file (/\S+)", r.stdout)}
+
+
+@check("skip-esp")
+def _skip_esp(ctx, c):
+    left = [str(Path(d, f)) for d, _, files in os.walk(ctx.p(c.subject)) for f in files]
+    if left:
+        return False, "%d source file(s) under %s in the root filesystem (first: %s)" % (
+            len(left), c.subject, left[0][len(str(ctx.root)):])
+    if c.data.get("firmware") != "uefi":
+        return True, "nothing of the source's ESP in the image (BIOS image: no ESP)"
+    esp = [p for p in ctx.m.partitions if p.get("TYPE") == "vfat"]
+    if not esp:
+        return False, "UEFI image without an EFI system partition (no vfat partition)"
+    files = _fat_files(esp[0]["DEVNAME"])
+    if files is None:
+        return True, "nothing of the source's ESP in the root filesystem; the ESP (%s) not read: no fsck.fat" % (
+            esp[0]["DEVNAME"])
+    if REMOVABLE_LOADER not in files:
+        return False, "the image's ESP has no %s (the removable path a new machine boots): %s" % (
+            REMOVABLE_LOADER, ", ".join(sorted(files)[:8]) or "empty")
+    return True, "the image's ESP boots through %s (%d files); nothing of the source's ESP carried" % (
+        REMOVABLE_LOADER, len(files))
+
+
 def _find_overlay(ctx, c):
     if ctx.overlay:
         return ctx.overlay
@@ -589,6 +631,9 @@ def _overlay(ctx, c):
     skipped = {}     # why -> member paths, so the summary says what was not compared
     checked = 0
     expected = _members(archive, managed, skipped)
+    for path in [p for p in expected if _excluded(ctx.plan, p)]:
+        del expected[path]
+        skipped.setdefault("left out by skip-esp (the image's boot loader fills its ESP)", []).append(path)
     members = len(expected) + sum(len(p) for p in skipped.values())
     expected.update(later)
     for path in sorted(expected):

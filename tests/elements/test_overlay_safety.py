@@ -145,3 +145,60 @@ def test_rootfs_strategy_unpacks_full_overlay(tmp_path):
         assert (root / d).is_dir()
     # the changed-files steps stand aside for a full overlay
     assert "migrate-rootfs" in hooks.run("extra-data.d", "20-migrate-overlay-stage").stdout
+
+
+def _esp_tree(src):
+    """A UEFI server's tree: its ESP mounted at /boot/efi, and a backup that merely has the same name below."""
+    for rel, text in (("boot/efi/EFI/debian/grub.cfg", "search.fs_uuid 0000 root\n"),
+                      ("boot/efi/EFI/debian/shimx64.efi", "MZ-old-shim\n"),
+                      ("srv/backup/boot/efi/notes", "kept\n"), ("etc/os-release", "ID=debian\n")):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(text)
+
+
+def test_overlay_leaves_out_what_the_plan_excludes(tmp_path):
+    """skip-esp: the source's /boot/efi is not laid (the image's boot loader owns its ESP); the rest is."""
+    src = tmp_path / "src"
+    _esp_tree(src)
+    archive = tmp_path / "o.tar"
+    subprocess.run(["tar", "--numeric-owner", "-C", str(src), "-cf", str(archive), "./boot", "./srv"], check=True)
+    root = debian_root(tmp_path / "root")
+    data = data_dir(tmp_path, archive)
+    (data / "overlay/exclude").write_text("/boot/efi\n")
+    hooks = Hooks(root, data)
+    hooks.run("extra-data.d", "20-migrate-overlay-stage")
+    with Chroot(root):
+        out = hooks.run("post-install.d", "60-migrate-overlay").stdout
+    assert "left out: /boot/efi" in out
+    assert not (root / "boot/efi/EFI").exists()
+    assert (root / "srv/backup/boot/efi/notes").read_text() == "kept\n"
+
+
+def test_rootfs_leaves_out_what_the_plan_excludes(tmp_path):
+    src = tmp_path / "src"
+    _esp_tree(src)
+    archive = tmp_path / "full.tar"
+    subprocess.run(["tar", "--numeric-owner", "-C", str(src), "-cf", str(archive), "."], check=True)
+    root = tmp_path / "root"
+    root.mkdir()
+    data = data_dir(tmp_path, archive, mode="full")
+    (data / "overlay/exclude").write_text("/boot/efi\n")
+    hooks = Hooks(root, data)
+    hooks.run("root.d", "30-migrate-rootfs")
+    assert not (root / "boot/efi").exists()
+    assert (root / "srv/backup/boot/efi/notes").read_text() == "kept\n"
+    assert (root / "etc/os-release").exists()
+
+
+def test_exclude_list_must_hold_absolute_paths(tmp_path):
+    src = tmp_path / "src"
+    _esp_tree(src)
+    archive = tmp_path / "full.tar"
+    subprocess.run(["tar", "-C", str(src), "-cf", str(archive), "."], check=True)
+    root = tmp_path / "root"
+    root.mkdir()
+    data = data_dir(tmp_path, archive, mode="full")
+    (data / "overlay/exclude").write_text("boot/efi\n")
+    res = Hooks(root, data).run("root.d", "30-migrate-rootfs", check=False)
+    assert res.returncode != 0 and "not an absolute path" in res.stderr
+    assert not (root / "etc").exists()

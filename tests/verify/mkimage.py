@@ -66,6 +66,7 @@ PLAN = Plan(
         Change("install-package", "cloud-init", "pkg-cloud-init", "r"),
         Change("remove-package", "xe-guest-utilities", "agent-remove", "r"),
         Change("apply-overlay", "overlay.tar.gz", "overlay", "r", {"mode": "changed", "files": 1}),
+        Change("skip-esp", "/boot/efi", "overlay-esp", "r", {"files": 1, "bytes": 10, "firmware": "bios"}),
         Change("drop-fstab-line", "/", "fstab-blockdev", "r",
                {"line": "/dev/xvda1 / ext4 defaults 0 1", "index": 1}),
         Change("drop-fstab-line", "/srv/shared", "fstab-nfs", "r",

@@ -55,3 +55,43 @@ def test_set_network_checks_every_file_of_a_bond(tmp_path, manager, member_file)
     (tmp_path / member_file.lstrip("/")).unlink()
     ok, detail = checks.CHECKS["set-network"](_ctx(tmp_path, plan), c)
     assert not ok and member_file + " missing" in detail, detail
+
+
+def _esp(path, files):
+    """A FAT filesystem image holding ``files`` (written through fusefat: this kernel has no vfat)."""
+    import shutil
+    import subprocess
+    if not shutil.which("fusefat") or not shutil.which("mkfs.vfat"):
+        pytest.skip("needs fusefat and dosfstools")
+    subprocess.run(["truncate", "-s", "20M", str(path)], check=True)
+    subprocess.run(["mkfs.vfat", str(path)], check=True, capture_output=True)
+    mnt = path.parent / "mnt"
+    mnt.mkdir()
+    subprocess.run(["fusefat", "-o", "rw+", str(path), str(mnt)], check=True, capture_output=True)
+    try:
+        for f in files:
+            (mnt / f).parent.mkdir(parents=True, exist_ok=True)
+            (mnt / f).write_bytes(b"MZ")
+    finally:
+        subprocess.run(["fusermount", "-u", str(mnt)], check=True)
+    return path
+
+
+@pytest.mark.parametrize("files,ok", [(["EFI/BOOT/BOOTX64.EFI", "EFI/BOOT/grub.cfg"], True),
+                                      (["EFI/debian/grubx64.efi", "EFI/debian/grub.cfg"], False)])
+def test_skip_esp_reads_the_image_esp(tmp_path, files, ok):
+    """A UEFI image boots a new machine only through the ESP's removable path: verify reads the ESP itself."""
+    esp = _esp(tmp_path / "esp.img", files)
+    root = tmp_path / "root"
+    (root / "boot/efi").mkdir(parents=True)
+    c = Change("skip-esp", "/boot/efi", "overlay-esp", "r", {"files": 2, "bytes": 4, "firmware": "uefi"})
+    mounted = SimpleNamespace(root=str(root), root_uuid=None, partitions=[{"TYPE": "vfat", "DEVNAME": str(esp)}])
+    got, detail = checks.CHECKS["skip-esp"](checks.Ctx(mounted, None), c)
+    assert got is ok, detail
+    if ok:
+        assert "/EFI/BOOT/BOOTX64.EFI" in detail
+    # the source's files in the root filesystem (hidden under the ESP's mount) fail whatever the ESP holds
+    (root / "boot/efi/EFI/debian").mkdir(parents=True)
+    (root / "boot/efi/EFI/debian/grub.cfg").write_text("search.fs_uuid 0000 root\n")
+    got, detail = checks.CHECKS["skip-esp"](checks.Ctx(mounted, None), c)
+    assert not got and "grub.cfg" in detail, detail

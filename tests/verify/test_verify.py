@@ -134,6 +134,8 @@ DEFECTS = {
             "Package: openssh-server\nStatus: install ok installed",
             "Package: openssh-server\nStatus: deinstall ok config-files")),
         ("install-packages", "3 packages")),
+    "esp-carried": (_write("/boot/efi/EFI/debian/grub.cfg", "search.fs_uuid 0000 root\n"),
+                    ("skip-esp", "/boot/efi")),
     "firstboot-disabled": (_rm("/etc/systemd/system/multi-user.target.wants/dib-migrate-firstboot.service"),
                            ("firstboot", "dib-migrate-firstboot")),
 }

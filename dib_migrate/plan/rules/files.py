@@ -29,6 +29,31 @@ def overlay(ctx):
                   "compression": ov.compression, "accounts": "merged"})
 
 
+ESP = "/boot/efi"
+
+
+def esp(ctx):
+    """The source's ESP tree is the old disk's boot loader, not server data: its grub.cfg stub searches the old
+    root's UUID, and a carried EFI/<distro> directory makes DIB's bootloader skip its removable-path install."""
+    if ctx.report.overlay is None:
+        return
+    files, size = ctx.carried_under(ESP)
+    if not files:
+        return
+    if ctx.report.firmware == "uefi":
+        why = ("the image's boot loader installs GRUB EFI on the image's own EFI system partition, on the removable "
+               "path (EFI/BOOT/BOOTX64.EFI) that a new machine's firmware boots without an NVRAM entry, with a "
+               "grub.cfg for the image's disk; the source's copies would name the old disk (and a carried "
+               "EFI/<distro> directory stops that install)")
+    else:
+        why = "the image boots through BIOS and has no EFI system partition"
+    yield Change("skip-esp", ESP, R.OVERLAY_ESP,
+                 "%d files (%d bytes) of the source's EFI system partition are not laid from the scan: %s; "
+                 "anything else the source kept there (firmware tools, other loaders) is not carried"
+                 % (files, size, why),
+                 {"files": files, "bytes": size, "firmware": ctx.report.firmware})
+
+
 # links here follow other rules (services, alternatives) or are regenerated (certificates)
 PRUNE_SKIP = ("/etc/systemd", "/etc/alternatives", "/etc/rc0.d", "/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d",
               "/etc/rc4.d", "/etc/rc5.d", "/etc/rc6.d", "/etc/rcS.d", "/etc/rc.d", "/etc/ssl/certs",
@@ -116,6 +141,7 @@ def adjtime(ctx):
 
 def rules(ctx):
     yield from overlay(ctx)
+    yield from esp(ctx)
     yield from prune_links(ctx)
     for e in ctx.report.fstab:
         yield fstab_entry(ctx, e)

@@ -179,3 +179,21 @@ def test_second_disk_captured_is_carried(derive):
     (c,) = plan.by_rule("fstab-blockdev")
     assert "files" in c.reason and "carried in the image's root filesystem" in c.reason
     assert not [w for w in plan.warnings if w.rule == "preflight-disk"]
+
+
+@pytest.mark.parametrize("firmware,why", [("uefi", "removable path (EFI/BOOT/BOOTX64.EFI)"),
+                                          ("bios", "boots through BIOS and has no EFI system partition")])
+def test_the_source_esp_is_left_to_the_image_boot_loader(derive, firmware, why):
+    """A UEFI source's /boot/efi (its stub grub.cfg names the old root's UUID) is not laid: DIB's bootloader
+    installs GRUB EFI on the image's own ESP only when no EFI/<distro> directory is there already."""
+    from ..test_rule_registry import _overlay_with
+
+    def uefi(d):
+        d["platform"]["firmware"] = firmware
+    report = _overlay_with(derive("debian12-web", uefi, overlay=True),
+                           ["./boot/efi/EFI/debian/grub.cfg", "./boot/efi/EFI/debian/shimx64.efi"])
+    plan = plan_of(report)
+    c = plan.find("skip-esp", "/boot/efi")
+    assert c.rule == "overlay-esp" and c.data == {"files": 2, "bytes": 0, "firmware": firmware}
+    assert why in c.reason and "2 files" in c.reason
+    assert not plan_of(derive("debian12-web", uefi, overlay=True)).by_action("skip-esp")
