@@ -102,6 +102,9 @@ class Explainer:
             return nets[0]      # a file the rendering writes besides the scanned ones (members, .netdev, routes)
         if path in ("/etc/default/grub",):
             return self.first("regen-grub")
+        for c in self.plan.by_action("skip-esp"):
+            if path == c.subject or path.startswith(c.subject + "/"):
+                return c
         return None
 
 

@@ -87,6 +87,20 @@ class Family(abc.ABC):
         """DIB_RELEASE under the rootfs strategy."""
         return self.report.version
 
+    # distro -> the name DIB's elements know it by (DISTRO_NAME), where it is not the report's
+    dib_distro_names = {}
+    # DIB distro name -> its directory under the ESP (EFI_BOOT_DIR), where it is not the same name
+    efi_dirs = {"rhel": "redhat"}
+
+    def rootfs_environment(self):
+        """What a DIB distro element exports and the rootfs strategy has no such element for: without
+        DIB_INIT_SYSTEM dib-init-system stops the build, dpkg's shared apt cache and base's tools read
+        DISTRO_NAME, and the bootloader's UEFI install reads EFI_BOOT_DIR (all under ``set -u``)."""
+        r = self.report
+        name = self.dib_distro_names.get(r.distro, r.distro)
+        return {"DIB_INIT_SYSTEM": r.init_system, "DISTRO_NAME": name,
+                "EFI_BOOT_DIR": "EFI/%s" % self.efi_dirs.get(name, name)}
+
     @classmethod
     def index_suites(cls, release, mirror):
         """(mirror, suite) pairs of the package indexes; only families with a default_mirror have them."""

@@ -21,8 +21,7 @@ def _build(ctx, changes):
     else:
         release = fam.release()
         elements = ["migrate-rootfs", fam.rootfs_package_element]
-        # a distro element names the init system; without one DIB's dib-init-system stops the build
-        env["DIB_INIT_SYSTEM"] = r.init_system
+        env.update(fam.rootfs_environment())
     # DIB's vm element brings its bootloader element, which only does grub2; for GRUB legacy
     # migrate-bootloader installs the loader on DIB's plain MBR disk layout
     elements.append("vm" if fam.bootloader() == "grub2" else "block-device-mbr")

@@ -310,3 +310,14 @@ def test_root_line_a_source_lacked_is_explained_only_by_the_plans_warning():
     said = Warning("fstab-blockdev", "/: the source's fstab has no line for its root")
     warned = Plan(**dict(plan().__dict__, warnings=(said,)))
     assert only(differences(src, facts(), warned)).rule == "fstab-blockdev"
+
+
+def test_the_source_esp_left_out_is_explained_by_skip_esp_only():
+    rows = [("/boot/efi/EFI/debian/grub.cfg", "missing", "file", None),
+            ("/srv/backup/boot/efi/notes", "missing", "file", None)]
+    ch = Change("skip-esp", "/boot/efi", "overlay-esp", "the image's boot loader owns its ESP")
+    diffs = {d.subject: d for d in differences(facts(), facts(), plan(ch), overlay_rows=rows)}
+    assert diffs["/boot/efi/EFI/debian/grub.cfg missing"].rule == "overlay-esp"
+    assert not diffs["/srv/backup/boot/efi/notes missing"].explained
+    diffs = differences(facts(), facts(), plan(), overlay_rows=rows[:1])
+    assert not only(diffs).explained

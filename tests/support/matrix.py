@@ -10,7 +10,6 @@ import fcntl
 import fnmatch
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -186,20 +185,15 @@ def verify(image, plan):
     return "FAIL %d/%d: %s" % (len(failed), len(rows), "; ".join(failed)[:300] or _tail(r.stderr))
 
 
-def compare(source, image, plan):
-    """`dib-migrate compare` (issue: fidelity) when this checkout has it, else "n/a"."""
-    helptext = cli("--help", check=False).stdout
-    if not re.search(r"(?m)^\s+compare\s", helptext):
-        return "n/a (no compare command on this branch)"
-    r = cli("compare", source.root, image, "--plan", plan, "--format", "json", check=False, timeout=900)
+def compare(report, image, plan):
+    """`dib-migrate compare` of the source's scan and the image: "N unexplained" (each listed in the notes)."""
+    r = cli("compare", report, image, "--plan", plan, "--format", "json", check=False, timeout=900)
     try:
         doc = json.loads(r.stdout)
     except ValueError:
-        return "error exit %d: %s" % (r.returncode, _tail(r.stderr, 2))
-    unexplained = doc.get("unexplained", doc.get("summary", {}).get("unexplained"))
-    if isinstance(unexplained, list):
-        unexplained = len(unexplained)
-    return "%s unexplained" % unexplained
+        return "error exit %d: %s" % (r.returncode, _tail(r.stderr, 2)), []
+    bad = [d for d in doc.get("differences", []) if not d.get("explained")]
+    return "%d unexplained" % doc["unexplained"], bad
 
 
 # --------------------------------------------------------------------------------- boot
@@ -345,7 +339,9 @@ def run_cell(work, cell, log=print):
         log("%s: built in %.0fs, %s MiB" % (cell.name, result.build_s, result.image_mib))
         stage = "verify"
         result.verify = verify(image, plan)
-        result.compare = compare(source, image, plan)
+        result.compare, unexplained = compare(report, image, plan)
+        for d in unexplained:
+            result.notes.append("compare: unexplained %s" % json.dumps(d, sort_keys=True)[:300])
         log("%s: verify %s; compare %s" % (cell.name, result.verify[:60], result.compare))
         stage = "boot"
         boot(work, cell, source, image, result)

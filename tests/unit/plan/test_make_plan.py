@@ -126,6 +126,16 @@ def test_build_rootfs_strategy_names_the_init_system(example, name, init):
     assert "DIB_INIT_SYSTEM" not in plan_of(report, "kvm").build.environment    # the distro element's job
 
 
+@pytest.mark.parametrize("name,distro", [("centos6-xen-pv", "centos"), ("debian12-web", "debian")])
+def test_build_rootfs_strategy_exports_what_a_distro_element_would(example, name, distro):
+    """The trixie rootfs cell, rebuilt with DIB_INIT_SYSTEM, stopped in dpkg's root.d/50-shared-apt-cache:
+    "DISTRO_NAME: unbound variable"; DIB's bootloader reads EFI_BOOT_DIR under set -u on a UEFI image."""
+    b = plan_of(example(name), "kvm", strategy="rootfs").build
+    assert b.environment["DISTRO_NAME"] == distro and b.environment["EFI_BOOT_DIR"] == "EFI/" + distro
+    packages = plan_of(example(name), "kvm").build.environment
+    assert "DISTRO_NAME" not in packages and "EFI_BOOT_DIR" not in packages
+
+
 def test_build_user_environment_wins(example):
     b = plan_of(example("debian12-web"), "kvm", environment={"DIB_RELEASE": "trixie", "X": "1"}).build
     assert b.environment["DIB_RELEASE"] == "trixie" and b.environment["X"] == "1"
