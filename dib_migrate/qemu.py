@@ -135,7 +135,9 @@ class Guest:
         argv = [QEMU, "-accel", self.accel, "-m", str(self.memory), "-smp", str(self.smp),
                 "-display", "none", "-monitor", "none", "-serial", "file:%s" % self.console]
         argv += self.disk_args() + self.firmware_args()
-        argv += ["-nic", "user,model=%s,mac=%s%s" % (self.nic_model, self.mac, ("," + fwd) if fwd else "")]
+        # restrict=on: the guest reaches only the forwarded ports, never the outside; on a build host that is
+        # itself a cloud instance the outside includes the host's own metadata service at 169.254.169.254
+        argv += ["-nic", "user,model=%s,mac=%s,restrict=on%s" % (self.nic_model, self.mac, ("," + fwd) if fwd else "")]
         if self.accel == "kvm":
             argv += ["-cpu", "host"]
         if self.seed:

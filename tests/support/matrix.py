@@ -214,6 +214,10 @@ echo "waagent=$(systemctl is-active walinuxagent 2>/dev/null || systemctl is-act
 echo "failed_units=$(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
 echo "routes=$(ip -4 route | tr '\n' ';')"
 echo "azureuser=$(getent passwd azureuser >/dev/null && echo yes || echo no)"
+echo "addrs=$(ip -4 -o addr show | awk '{print $2"="$4}' | tr '\n' ' ')"
+echo "macs=$(for i in /sys/class/net/eth*; do printf '%s=%s ' "${i##*/}" "$(cat "$i/address")"; done)"
+echo "ifstate=$(cat /run/network/ifstate.* 2>/dev/null | tr '\n' ' ')"
+echo "networking=$(systemctl show networking -p Result -p ExecMainStatus 2>/dev/null | tr '\n' ' ')"
 """
 
 

@@ -78,7 +78,7 @@ class Service:
     def qemu_args(self, workdir, nic_model):
         """The guest's second NIC, reaching this service at 169.254.169.254:80, plus seed media."""
         cmd = "%s %s 127.0.0.1 %d" % (sys.executable, RELAY, self.port)
-        return ["-nic", "user,net=169.254.0.0/16,model=%s,mac=52:54:00:a9:fe:02,guestfwd=tcp:%s:80-cmd:%s"
+        return ["-nic", "user,net=169.254.0.0/16,restrict=on,model=%s,mac=52:54:00:a9:fe:02,guestfwd=tcp:%s:80-cmd:%s"
                 % (nic_model, METADATA_IP, cmd)]
 
     def served(self):
