@@ -150,6 +150,9 @@ PREFLIGHT_STATIC = _rule("preflight-static", "preflight", "warning: static addre
 PREFLIGHT_NETWORK = _rule("preflight-network", "preflight", "warning: device facts the rendered network configuration "
                           "cannot carry (a VLAN without parent or id; wicked's DNS search domains, which netconfig "
                           "keeps globally)", BEYOND)
+PREFLIGHT_ROUTES = _rule("preflight-routes", "preflight", "warning: under ifupdown a static `gateway` and a DHCP "
+                         "interface may both set the default route; whichever comes up second fails "
+                         "(networking.service failed) where the DHCP server offers a router", BEYOND)
 
 PREFLIGHT_SSH = _rule("preflight-ssh", "preflight", "warning: no SSH server on the source: the image is reached "
                       "only through the cloud's console", BEYOND)

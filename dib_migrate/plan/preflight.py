@@ -36,6 +36,24 @@ def unit_types_warning(r, o):
                       "with this dib-migrate to carry them" % (", ".join(r.unit_types), ", ".join(missing)))
 
 
+def default_routes(ctx):
+    """ifupdown adds a static `gateway` with `ip route add default`, which fails ("File exists") when another
+    interface's DHCP lease set a default route first: seen on the matrix's bookworm ec2/azure boots, where
+    eth1 meets a DHCP server that offers a router (any platform giving eth1 a router does the same)."""
+    if ctx.report.network_manager != "ifupdown":
+        return
+    ifaces = ctx.interfaces()
+    gateways = [i for i in ifaces if i.mode == "static" and i.gateway]
+    dhcp = [i for i in ifaces if i.mode == "dhcp"]
+    if gateways and dhcp:
+        yield Warning(R.PREFLIGHT_ROUTES, "%s's static gateway (%s) and the DHCP of %s can both set the default "
+                      "route: ifupdown's `gateway` line fails when a lease with a router came first, and "
+                      "networking.service is marked failed (the address stays; the default route is the lease's). "
+                      "Where %s's network offers a router on the new platform, drop one of the two default routes"
+                      % (gateways[0].name, gateways[0].gateway, ", ".join(i.name for i in dhcp),
+                         ", ".join(i.name for i in dhcp)))
+
+
 def warnings(ctx):
     r, o = ctx.report, ctx.options
     if o.strategy == "packages" and r.overlay is not None and r.overlay.mode == "full":
@@ -87,6 +105,7 @@ def warnings(ctx):
         yield Warning(R.PREFLIGHT_SSH, "the source has no SSH server (none of %s installed): the image cannot be "
                       "logged into over the network; use the %s console, or add one with a site element" % (
                           ", ".join(fam.ssh_packages + fam.other_ssh_servers), ctx.target.name))
+    yield from default_routes(ctx)
     if ctx.target.name in ("ec2", "azure"):
         static = [i for i in ctx.interfaces() if i.mode == "static"]
         if static:

@@ -188,6 +188,18 @@ def test_rootfs_leaves_out_what_the_plan_excludes(tmp_path):
     assert not (root / "boot/efi").exists()
     assert (root / "srv/backup/boot/efi/notes").read_text() == "kept\n"
     assert (root / "etc/os-release").exists()
+    # a dpkg system gets back the apt cache directories the scan left out (DIB's dpkg element mounts on one:
+    # the trixie rootfs cell stopped at "mount point does not exist")
+    assert not (root / "var/cache/apt").exists()
+    (src / "var/lib/dpkg").mkdir(parents=True)
+    (src / "var/lib/dpkg/status").write_text("")
+    subprocess.run(["tar", "--numeric-owner", "-C", str(src), "-cf", str(archive), "."], check=True)
+    shutil.rmtree(root)
+    root.mkdir()
+    data = data_dir(tmp_path / "again", archive, mode="full")
+    data.joinpath("overlay/exclude").write_text("/boot/efi\n")
+    Hooks(root, data).run("root.d", "30-migrate-rootfs")
+    assert (root / "var/cache/apt/archives/partial").is_dir() and (root / "var/lib/apt/lists/partial").is_dir()
 
 
 def test_exclude_list_must_hold_absolute_paths(tmp_path):

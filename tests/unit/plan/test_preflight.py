@@ -15,18 +15,32 @@ def test_no_dib_base_for_centos6(example):
 
 
 def test_debian_example_is_clean(example):
-    # its hand-written report predates timers, sockets, paths and instances in the scan: only that is said
-    assert rules(plan_of(example("debian12-web"))) == ["preflight-units"]
+    # its hand-written report predates timers, sockets, paths and instances in the scan, and its eth0's
+    # static gateway sits beside eth1's DHCP: only that is said
+    assert rules(plan_of(example("debian12-web"))) == ["preflight-units", "preflight-routes"]
 
 
 def test_report_recording_every_unit_type_is_clean(example, derive):
     def every(d):
         d["scanner"]["unit_types"] = ["service", "timer", "socket", "path", "instance"]
-    assert rules(plan_of(derive("debian12-web", every, overlay=True))) == []
+    assert rules(plan_of(derive("debian12-web", every, overlay=True))) == ["preflight-routes"]
 
 
 def test_non_systemd_report_needs_no_unit_types(example):
     assert "preflight-units" not in rules(plan_of(example("centos6-xen-pv")))
+
+
+def test_two_default_routes_under_ifupdown(example, derive):
+    """The matrix's bookworm ec2/azure boots: eth1's lease (its DHCP offers a router) set the default route
+    first, ifupdown's `gateway` line for eth0 then failed and networking.service with it."""
+    (w,) = [w for w in plan_of(example("debian12-web"), "ec2").warnings if w.rule == "preflight-routes"]
+    assert "eth0's static gateway (192.0.2.1) and the DHCP of eth1" in w.message
+    assert "networking.service" in w.message
+
+    def netplan(d):
+        d["network"]["manager"] = "netplan"
+    # other managers give each default route a metric of its own
+    assert "preflight-routes" not in rules(plan_of(derive("debian12-web", netplan), "ec2"))
 
 
 def test_no_overlay_warned(example):
