@@ -67,6 +67,7 @@ TARGETS = {
                service_rule=R.AZURE_SERVICES,
                summary="fixed VHD, size a multiple of 1 MiB; Hyper-V drivers; Azure Linux agent"),
         Target("kvm", "qcow2", "qcow2", "qcow2", VIRTIO, CONSOLE,
-               summary="qcow2; virtio drivers; no cloud agent"),
+               cloud_element="migrate-cloud-kvm",
+               summary="qcow2; virtio drivers; no cloud agent (a carried cloud-init gets the Plan's settings)"),
     )
 }

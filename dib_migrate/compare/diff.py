@@ -4,6 +4,7 @@ A pure function of its inputs (two report-shaped dicts, the Plan, the overlay ro
 each kind of difference is unit-tested without an image. A difference is *explained* when a
 Change (or a warning) of the Plan names it: its rule id and reason travel with it.
 """
+import fnmatch
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -12,6 +13,7 @@ from ..network_files import interface_files
 from ..plan.model import Change, Warning
 from ..rule_registry import PREFLIGHT_UNITS
 from ..scan.units import recorded_types, unit_type
+from ..verify.checks import installs_into_the_source_tree, package_state_paths
 
 AREAS = ("host", "packages", "services", "network", "fstab", "accounts", "sysctl", "identity", "files")
 
@@ -349,6 +351,9 @@ def fstab(source, image, ex):
             why = drop if drop is not None and e["mountpoint"] in ("/", "/boot", "/boot/efi") else None
             if why is None and e["mountpoint"] == "/":
                 why = ex.warning_naming("fstab-blockdev", "/:")     # the source had no root line
+            if why is None and e["mountpoint"] == "/boot/efi":
+                # the image's own ESP, whose content skip-esp leaves to the image's boot loader
+                why = ex.change("skip-esp", "/boot/efi")
             out.append(_why("fstab", e["mountpoint"], None, line, why))
     return out
 
@@ -428,6 +433,9 @@ def files(rows, ex):
         why = ex.file(path)
         if why is None and path.startswith("/var/log/") and what == "content":
             why = ex.warning("preflight-logs")
+        if why is None and what == "content" and installs_into_the_source_tree(ex.plan) \
+                and any(fnmatch.fnmatch(path, g) for g in package_state_paths()):
+            why = _installs(ex)[0]
         if why is None and what == "missing" and a == "symlink":
             prune = ex.first("prune-etc-links")
             if prune is not None and path.startswith("/etc/") and path not in prune.data.get("keep", ()):

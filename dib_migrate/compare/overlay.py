@@ -20,7 +20,8 @@ SERVICE_LINKS = re.compile(r"^/etc/(systemd/system/|rc[0-6S]\.d/|rc\.d/rc[0-6]\.
 
 
 def _kind(m):
-    return "symlink" if m.issym() else "dir" if m.isdir() else "file" if m.isfile() else "other"
+    # a hard link member is a regular file of the source (a second name of it)
+    return "symlink" if m.issym() else "dir" if m.isdir() else "file" if m.isfile() or m.islnk() else "other"
 
 
 def _host_kind(st):

@@ -59,6 +59,9 @@ class Family(abc.ABC):
     dib_base_packages = ()
     # package-manager element DIB needs under the rootfs strategy
     rootfs_package_element = None
+    # what DIB's elements install into a rootfs build (the source's own tree, its apt/yum settings: with
+    # their Recommends): (package, element); the loader packages come from dib_loader_packages
+    dib_rootfs_packages = ()
 
     # how install-packages pins a version: name=version (apt) or name-version (yum, zypper)
     pin_separator = "-"
@@ -119,6 +122,10 @@ class Family(abc.ABC):
     @abc.abstractmethod
     def bootloader_packages(self):
         """The bootloader package(s) for the source's firmware."""
+
+    def dib_loader_packages(self):
+        """What DIB's bootloader element installs for the source's firmware (its finalise.d, any strategy)."""
+        return ()
 
     def bootloader(self):
         """grub-legacy for the families' old releases (their bootloader package is plain "grub")."""

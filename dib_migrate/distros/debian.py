@@ -44,6 +44,8 @@ class Debian(Family):
         ("adduser", "debootstrap", False), ("ca-certificates", "debootstrap", False),
         ("locales", "debootstrap", False), ("lsb-release", "debootstrap", False),
     )
+    # base's pre-install.d/03-baseline-tools (software-properties-common: not on testing/trixie/unstable)
+    dib_rootfs_packages = (("apt-transport-https", "base"),)
 
     def release(self):
         # DIB's Debian elements name releases by codename
@@ -71,6 +73,12 @@ class Debian(Family):
         # conf.d is read after initramfs.conf; modules.d sits beside the package's own lists
         return {"/etc/initramfs-tools/conf.d/dib-migrate": "MODULES=most\n",
                 "/usr/share/initramfs-tools/modules.d/dib-migrate": "".join(d + "\n" for d in drivers)}
+
+    def dib_loader_packages(self):
+        # diskimage-builder's bootloader/finalise.d/50-bootloader: GRUB_PACKAGES per block device
+        if self.report.firmware == "uefi":
+            return ("grub-efi", "grub-efi-" + self.dib_arch())
+        return ("grub-pc",)
 
     def bootloader_packages(self):
         if self.report.firmware == "uefi":

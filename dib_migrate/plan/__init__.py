@@ -28,9 +28,8 @@ def _build(ctx, changes):
     if r.firmware == "uefi":
         elements.append("block-device-efi")
     env.update(fam.dib_environment)
-    if o.strategy == "packages":
-        # base's install.d would add open-iscsi (iscsid.socket enabled) to every image
-        env["DIB_SKIP_BASE_PACKAGE_INSTALL"] = "1"
+    # base's install.d would add open-iscsi (iscsid.socket enabled) to every image
+    env["DIB_SKIP_BASE_PACKAGE_INSTALL"] = "1"
     args = []
     for c in changes:
         if c.action == "kernel-args":

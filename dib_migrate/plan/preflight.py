@@ -83,7 +83,7 @@ def warnings(ctx):
         yield Warning(R.OVERLAY_SETUID, "security: the overlay carries %d setuid/setgid file(s) that run with "
                       "their owner's rights in the image: %s%s" % (
                           len(r.overlay.setuid), ", ".join(shown), " and %d more" % more if more else ""))
-    if r.overlay is not None and o.strategy == "packages":
+    if r.overlay is not None:
         logs, _size = ctx.carried_under("/var/log")
         if logs:
             yield Warning(R.PREFLIGHT_LOGS, "DIB empties every file under /var/log at the end of the build: the "

@@ -482,6 +482,19 @@ def _find_overlay(ctx, c):
     return None
 
 
+def package_state_paths():
+    """What a package install rewrites in a root that already holds its package database (the rootfs
+    strategy's): the databases and caches the scan's changed-files mode leaves out, ucf's registry and
+    the dynamic linker's cache."""
+    from ..scan.overlay.selection import PACKAGE_DATABASES
+    return {d + "/*" for d in PACKAGE_DATABASES} | {"/var/lib/ucf/*", "/etc/ld.so.cache", "/var/cache/ldconfig/*"}
+
+
+def installs_into_the_source_tree(plan):
+    """The rootfs strategy with packages the build installs (the injected kernel or loader, DIB's own)."""
+    return plan.strategy == "rootfs" and bool(plan.by_action("install-package") or plan.by_action("install-kernel"))
+
+
 def _managed_paths(plan):
     """Paths that other Changes (or DIB itself) legitimately rewrite after the overlay."""
     # shadow's backups (passwd- &c.) follow the account files whenever a user is added (sysusers at a boot)
@@ -492,6 +505,8 @@ def _managed_paths(plan):
     if plan.identity != "keep":
         # a template image regenerates these: only a kept identity must equal the source's
         paths |= {"/etc/machine-id", "/var/lib/dbus/machine-id", "/etc/ssh/ssh_host_*"}
+    if installs_into_the_source_tree(plan):
+        paths |= package_state_paths()
     for ch in plan.changes:
         if ch.action in ("write-hosts", "reset-adjtime", "cloud-config", "agent-config", "remove-file"):
             paths.add(ch.subject)

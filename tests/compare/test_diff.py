@@ -1,4 +1,6 @@
 """compare's diff (pure): each kind of difference, explained by its Change or unexplained."""
+from dataclasses import replace
+
 import pytest
 
 from dib_migrate.compare.diff import differences
@@ -321,3 +323,23 @@ def test_the_source_esp_left_out_is_explained_by_skip_esp_only():
     assert not diffs["/srv/backup/boot/efi/notes missing"].explained
     diffs = differences(facts(), facts(), plan(), overlay_rows=rows[:1])
     assert not only(diffs).explained
+
+
+def test_rootfs_package_state_and_the_image_esp_line():
+    """The trixie rootfs UEFI cell: the build's installs rewrote dpkg's and debconf's state in the source's own
+    tree; DIB's layout added the ESP's fstab line."""
+    rows = [("/var/lib/dpkg/status", "content", "1 bytes", "2 bytes"), ("/etc/ld.so.cache", "content", "1", "2"),
+            ("/srv/www/index.html", "content", "1 bytes", "2 bytes")]
+    kernel = Change("install-kernel", "grub-efi-amd64", "pkg-kernel", "loader injected")
+    esp = Change("skip-esp", "/boot/efi", "overlay-esp", "the image's boot loader owns its ESP")
+    p = plan(kernel, esp)
+    rootfs = replace(p, strategy="rootfs")
+    image = facts(fstab=facts()["fstab"] + [{"spec": "LABEL=MKFS_ESP", "mountpoint": "/boot/efi", "fstype": "vfat",
+                                             "options": "defaults"}])
+    diffs = {d.subject: d for d in differences(facts(), image, rootfs, overlay_rows=rows)}
+    assert diffs["/var/lib/dpkg/status"].rule == diffs["/etc/ld.so.cache"].rule == "pkg-kernel"
+    assert not diffs["/srv/www/index.html"].explained
+    assert diffs["/boot/efi"].rule == "overlay-esp"
+    # the packages strategy's image has its own package state: not the source's
+    diffs = {d.subject: d for d in differences(facts(), facts(), p, overlay_rows=rows[:1])}
+    assert not diffs["/var/lib/dpkg/status"].explained

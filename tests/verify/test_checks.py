@@ -95,3 +95,18 @@ def test_skip_esp_reads_the_image_esp(tmp_path, files, ok):
     (root / "boot/efi/EFI/debian/grub.cfg").write_text("search.fs_uuid 0000 root\n")
     got, detail = checks.CHECKS["skip-esp"](checks.Ctx(mounted, None), c)
     assert not got and "grub.cfg" in detail, detail
+
+
+def test_rootfs_package_state_is_left_to_the_build():
+    """Under rootfs the build installs into the source's own tree: its package state is the build's (the trixie
+    rootfs cell: dpkg's status, debconf's caches, ld.so.cache differed from the scan)."""
+    from dataclasses import replace
+    from dib_migrate.plan.model import Build, Plan
+    plan = Plan(host="h", target="kvm", strategy="rootfs", identity="keep", family="debian", distro="debian",
+                version="13", init_system="systemd", build=Build(("migrate-rootfs",), "trixie", "amd64", "qcow2",
+                                                                 "qcow2"),
+                changes=(Change("install-kernel", "grub-efi-amd64", "pkg-kernel", "r"),))
+    managed = checks._managed_paths(plan)
+    assert {"/var/lib/dpkg/*", "/var/cache/debconf/*", "/etc/ld.so.cache"} <= managed
+    assert "/var/lib/dpkg/*" not in checks._managed_paths(replace(plan, strategy="packages"))
+    assert "/var/lib/dpkg/*" not in checks._managed_paths(replace(plan, changes=()))

@@ -33,11 +33,22 @@ def rebuild(ctx, removed):
                  data)
 
 
+def _dib_packages(ctx):
+    """(package, element, with its Recommends?) DIB's own elements install in this build."""
+    fam = ctx.family
+    if ctx.options.strategy == "packages":
+        out = list(fam.dib_base_packages)
+    else:
+        out = [(name, element, True) for name, element in fam.dib_rootfs_packages]
+    injected = fam.bootloader_packages() if ctx.kernel_injected else ()
+    out += [(name, "bootloader", True) for name in fam.dib_loader_packages()
+            if name not in injected and not ctx.report.has_package(name)]
+    return out
+
+
 def dib_base(ctx):
     """What DIB's base elements add to every image: named, so no package arrives unannounced."""
-    if ctx.options.strategy != "packages":
-        return
-    for name, element, recommends in ctx.family.dib_base_packages:
+    for name, element, recommends in _dib_packages(ctx):
         had = ctx.report.has_package(name)
         if not had:
             why = "the source did not have it"

@@ -156,8 +156,24 @@ def test_dib_base_packages_are_named(example):
     assert plan.build.environment["DIB_SKIP_BASE_PACKAGE_INSTALL"] == "1"
 
 
-def test_no_dib_base_packages_under_rootfs(example):
-    assert not plan_of(example("debian12-web"), "openstack", strategy="rootfs").by_rule("pkg-dib-base")
+def test_dib_packages_under_rootfs_are_named(example, derive):
+    """The trixie rootfs UEFI cell: compare found apt-transport-https (base), grub-efi and its Recommends
+    (efibootmgr, from DIB's bootloader) and open-iscsi (base's install.d) in the image, none in the Plan."""
+    plan = plan_of(example("debian12-web"), "openstack", strategy="rootfs")
+    named = {c.subject: c for c in plan.by_rule("pkg-dib-base")}
+    assert set(named) == {"apt-transport-https"}      # the loader (grub-pc) is the injected pkg-kernel one
+    assert named["apt-transport-https"].data == {"element": "base", "recommends": True}
+    assert plan.build.environment["DIB_SKIP_BASE_PACKAGE_INSTALL"] == "1"
+
+    def uefi_with_kernel(d):
+        d["platform"]["firmware"] = "uefi"
+        d["platform"]["virtualization"] = "kvm"
+        d["packages"].append({"name": "linux-image-amd64", "version": "6.1"})
+        d["packages"].append({"name": "grub-efi-amd64", "version": "2.06"})
+    plan = plan_of(derive("debian12-web", uefi_with_kernel), "kvm", strategy="rootfs")
+    named = {c.subject: c for c in plan.by_rule("pkg-dib-base")}
+    assert set(named) == {"apt-transport-https", "grub-efi"}
+    assert "DIB's bootloader element installs grub-efi" in named["grub-efi"].reason
 
 
 @pytest.mark.parametrize("kernel", ["linux-image-4.19.0-xen", "linux-image-2.6.32-5-xen-amd64",
