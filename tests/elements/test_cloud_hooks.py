@@ -61,3 +61,25 @@ def test_openstack_datasources_are_the_plans(root, tmp_path):
     assert (cfg / "91-dib-migrate.cfg").read_text() == (data / "cloud/cloud.cfg").read_text()
     assert yaml.safe_load((cfg / "91-dib-migrate.cfg").read_text())["datasource_list"] == \
         ["ConfigDrive", "OpenStack", "None"]
+
+
+@pytest.mark.parametrize("planned", [True, False])
+def test_kvm_gives_a_carried_cloud_init_the_plans_settings(root, tmp_path, planned):
+    """The trixie rootfs cell on kvm: the source's cloud-init came along, the Plan had its settings, and no
+    element wrote them (verify: 91-dib-migrate.cfg missing)."""
+    cfg = root / "etc/cloud/cloud.cfg.d"
+    shutil.rmtree(cfg, ignore_errors=True)
+    cfg.mkdir(parents=True)
+    data = tmp_path / "data"
+    (data / "cloud").mkdir(parents=True)
+    text = "# written by dib-migrate\npreserve_hostname: true\nssh_deletekeys: false\n"
+    if planned:
+        (data / "cloud/cloud.cfg").write_text(text)
+    hooks = Hooks(root, data)
+    with Chroot(root):
+        res = hooks.run("post-install.d", "73-migrate-cloud-kvm")
+    shutil.rmtree(hooks.dir)
+    if planned:
+        assert (cfg / "91-dib-migrate.cfg").read_text() == text
+    else:
+        assert not list(cfg.iterdir()) and "nothing to do" in res.stdout
