@@ -4,7 +4,8 @@ Every target format is booted once on its cloud's virtual hardware: the OpenStac
 virtio (test_boot.py, with a ConfigDrive), here the EC2 raw image with its root disk on NVMe
 against an IMDSv2 endpoint and the Azure fixed VHD as is on the IDE bus with its provisioning
 ISO (both reuse conftest's bookworm builds), and one more cell built here: a Debian 13 source,
-scanned --full, built with --strategy rootfs for a UEFI machine and booted under OVMF.
+scanned --full, built with --strategy rootfs for a UEFI machine and booted under OVMF (its ESP left
+to the image's boot loader: skip-esp; verify reads EFI/BOOT/BOOTX64.EFI on it).
 """
 import pytest
 
@@ -47,11 +48,15 @@ def test_azure_vhd_boots_as_is_on_ide_without_rootdelay(work, build, source):
     assert r.boot_s < 240, r.boot_s
 
 
-@pytest.mark.skip(reason="open defect (issue 13): the rootfs strategy copies the source's /boot/efi tree onto "
-                         "the fusefat ESP and cp fails to preserve ownership; the cell runs in `tox -e matrix`")
 def test_trixie_rootfs_uefi_cell(work):
+    """A second release (Debian 13), the rootfs strategy from a `scan --full` and a UEFI source in one build,
+    booted under OVMF with a fresh NVRAM: the image's ESP boots through GRUB EFI on the removable path."""
     cell = matrix.Cell("trixie", "kvm", firmware="uefi", strategy="rootfs")
     r = matrix.run_cell(work, cell)
+    print("%s: %s" % (cell.name, r))
     assert not r.error, r.error
     assert r.verify.startswith("PASS"), r.verify
+    assert r.compare == "0 unexplained", r.notes
+    assert r.facts["firmware"] == "uefi" and r.root_device.startswith("/dev/vda"), r.facts
+    assert not r.facts["failed_units"].split(), r.facts["failed_units"]
     assert r.passed, r
