@@ -123,6 +123,10 @@ class Family(abc.ABC):
     def bootloader_packages(self):
         """The bootloader package(s) for the source's firmware."""
 
+    def dib_element_packages(self, items):
+        """``items`` (package first) as DIB's elements install them for this release."""
+        return tuple(items)
+
     def dib_loader_packages(self):
         """What DIB's bootloader element installs for the source's firmware (its finalise.d, any strategy)."""
         return ()

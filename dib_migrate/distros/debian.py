@@ -1,3 +1,5 @@
+import re
+
 from .base import Family
 
 # DIB's default security host (security.debian.org) answers 400 from some networks; the
@@ -44,8 +46,15 @@ class Debian(Family):
         ("adduser", "debootstrap", False), ("ca-certificates", "debootstrap", False),
         ("locales", "debootstrap", False), ("lsb-release", "debootstrap", False),
     )
-    # base's pre-install.d/03-baseline-tools (software-properties-common: not on testing/trixie/unstable)
-    dib_rootfs_packages = (("apt-transport-https", "base"),)
+    # base's pre-install.d/03-baseline-tools
+    dib_rootfs_packages = (("apt-transport-https", "base"), ("software-properties-common", "base"))
+
+    def dib_element_packages(self, items):
+        # 03-baseline-tools skips software-properties-common on these releases (trixie has no such package:
+        # naming it stopped every trixie build, "Unable to locate package")
+        if re.match(r"^(testing|trixie|unstable|stable)", self.release()):
+            return tuple(i for i in items if i[0] != "software-properties-common")
+        return tuple(items)
 
     def release(self):
         # DIB's Debian elements name releases by codename

@@ -37,9 +37,9 @@ def _dib_packages(ctx):
     """(package, element, with its Recommends?) DIB's own elements install in this build."""
     fam = ctx.family
     if ctx.options.strategy == "packages":
-        out = list(fam.dib_base_packages)
+        out = list(fam.dib_element_packages(fam.dib_base_packages))
     else:
-        out = [(name, element, True) for name, element in fam.dib_rootfs_packages]
+        out = [(name, element, True) for name, element in fam.dib_element_packages(fam.dib_rootfs_packages)]
     injected = fam.bootloader_packages() if ctx.kernel_injected else ()
     out += [(name, "bootloader", True) for name in fam.dib_loader_packages()
             if name not in injected and not ctx.report.has_package(name)]

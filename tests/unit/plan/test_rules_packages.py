@@ -161,7 +161,8 @@ def test_dib_packages_under_rootfs_are_named(example, derive):
     (efibootmgr, from DIB's bootloader) and open-iscsi (base's install.d) in the image, none in the Plan."""
     plan = plan_of(example("debian12-web"), "openstack", strategy="rootfs")
     named = {c.subject: c for c in plan.by_rule("pkg-dib-base")}
-    assert set(named) == {"apt-transport-https"}      # the loader (grub-pc) is the injected pkg-kernel one
+    # the loader (grub-pc) is the injected pkg-kernel one
+    assert set(named) == {"apt-transport-https", "software-properties-common"}
     assert named["apt-transport-https"].data == {"element": "base", "recommends": True}
     assert plan.build.environment["DIB_SKIP_BASE_PACKAGE_INSTALL"] == "1"
 
@@ -172,7 +173,7 @@ def test_dib_packages_under_rootfs_are_named(example, derive):
         d["packages"].append({"name": "grub-efi-amd64", "version": "2.06"})
     plan = plan_of(derive("debian12-web", uefi_with_kernel), "kvm", strategy="rootfs")
     named = {c.subject: c for c in plan.by_rule("pkg-dib-base")}
-    assert set(named) == {"apt-transport-https", "grub-efi"}
+    assert set(named) == {"apt-transport-https", "software-properties-common", "grub-efi"}
     assert "DIB's bootloader element installs grub-efi" in named["grub-efi"].reason
 
 
@@ -195,3 +196,15 @@ def test_debian_xen_kernels_by_their_real_names(derive, kernel):
 def test_xen_kernel_names(example, name, xen):
     from dib_migrate.distros import family_for
     assert family_for(example("centos6-xen-pv")).is_xen_kernel(name) == xen
+
+
+@pytest.mark.parametrize("strategy", ["packages", "rootfs"])
+def test_no_software_properties_common_where_dib_installs_none(derive, strategy):
+    """DIB's base installs it except on testing/trixie/unstable, and trixie has no such package: naming it
+    stopped the matrix's trixie builds (install-packages: "Unable to locate package software-properties-common")."""
+    def trixie(d):
+        d["os"]["version"] = "13"
+        d["os"]["codename"] = "trixie"
+    plan = plan_of(derive("debian12-web", trixie), "ec2", strategy=strategy)
+    names = {c.subject for c in plan.by_rule("pkg-dib-base")}
+    assert "apt-transport-https" in names and "software-properties-common" not in names
