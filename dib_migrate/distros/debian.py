@@ -84,9 +84,13 @@ class Debian(Family):
                 "/usr/share/initramfs-tools/modules.d/dib-migrate": "".join(d + "\n" for d in drivers)}
 
     def dib_loader_packages(self):
-        # diskimage-builder's bootloader/finalise.d/50-bootloader: GRUB_PACKAGES per block device
+        # diskimage-builder's bootloader/finalise.d/50-bootloader installs GRUB_PACKAGES per block device
+        # through its pkg-map: grub-efi -> efibootmgr, grub-efi-amd64 -> grub-efi grub-pc-bin (the
+        # image also gets GRUB for BIOS), grub-efi-arm64 -> itself and its -bin
         if self.report.firmware == "uefi":
-            return ("grub-efi", "grub-efi-" + self.dib_arch())
+            arch = self.dib_arch()
+            extra = ("grub-efi", "grub-pc-bin") if arch == "amd64" else ("grub-efi-%s" % arch, "grub-efi-%s-bin" % arch)
+            return ("efibootmgr",) + extra
         return ("grub-pc",)
 
     def bootloader_packages(self):
