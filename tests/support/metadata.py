@@ -241,11 +241,17 @@ class AzureProvisioning(Service):
 
     name = "azure-ovf+imds"
 
+    def __init__(self, *a):
+        super().__init__(*a)
+        # the VM id: Hyper-V's SMBIOS system UUID (cloud-init's Azure datasource stops without one:
+        # "failed to read system-uuid"), IMDS's compute.vmId
+        self.vm_id = str(uuid.uuid4())
+
     def answer(self, method, path, headers):
         if headers.get("Metadata") != "true":
             return 400, "Metadata header required\n", "text/plain"
         if path.startswith("/metadata/instance"):
-            doc = {"compute": {"name": self.hostname, "vmId": str(uuid.uuid4()), "location": "westeurope",
+            doc = {"compute": {"name": self.hostname, "vmId": self.vm_id, "location": "westeurope",
                                "osType": "Linux", "vmSize": "Standard_B1s",
                                "osProfile": {"computerName": self.hostname, "adminUsername": "azureuser",
                                              "disablePasswordAuthentication": "true"},
@@ -272,7 +278,7 @@ class AzureProvisioning(Service):
             # the chassis asset tag only: with Hyper-V's system vendor and product ("Microsoft
             # Corporation", "Virtual Machine") ata_piix ignores the IDE disk, as it should where
             # VMBus storage (hv_storvsc) serves it, which qemu cannot emulate
-            "-smbios", "type=3,manufacturer=Microsoft Corporation,asset=%s" % AZURE_CHASSIS]
+            "-smbios", "type=3,manufacturer=Microsoft Corporation,asset=%s" % AZURE_CHASSIS, "-uuid", self.vm_id]
 
 
 SERVICES = {s.name: s for s in (OpenStackMetadata, ConfigDrive, Ec2Imds, AzureProvisioning)}
