@@ -45,6 +45,8 @@ class Debian(Family):
         ("apt-transport-https", "base", False), ("software-properties-common", "base", False),
         ("adduser", "debootstrap", False), ("ca-certificates", "debootstrap", False),
         ("locales", "debootstrap", False), ("lsb-release", "debootstrap", False),
+        # with its Depends (cloud-utils, qemu-utils, genisoimage, wget...): the bullseye cells' compare
+        ("cloud-initramfs-growroot", "debootstrap", False),
     )
     # base's pre-install.d/03-baseline-tools
     dib_rootfs_packages = (("apt-transport-https", "base"), ("software-properties-common", "base"))

@@ -241,11 +241,30 @@ def _enable(ctx, c):
     return state in ENABLED, state
 
 
+def _alias_target(ctx, name):
+    """The unit a packaged alias link names (bullseye's iptables.service -> netfilter-persistent.service)."""
+    unit = name if "." in name else name + ".service"
+    for d in _UNIT_DIRS:
+        f = ctx.p(d) / unit
+        if os.path.islink(f):
+            target = os.path.basename(os.readlink(f))
+            if target != unit and target != "null":
+                return target
+    return None
+
+
 @check("disable-service")
 def _disable(ctx, c):
     state = service_state(ctx, c.subject)
     if state is None:
         return True, "not in the image"
+    if state == "alias":
+        # an alias is as enabled as the unit it names: judge that one
+        target = _alias_target(ctx, c.subject)
+        if target is not None:
+            tstate = _unit_state(ctx, target)
+            return tstate in ("disabled", "masked", "masked-runtime", None), "alias of %s, which is %s" % (
+                target, tstate or "absent")
     if state not in ("disabled", "masked", "masked-runtime"):
         return False, state
     # a socket left enabled starts the service anyway (libvirtd.socket)

@@ -110,3 +110,25 @@ def test_rootfs_package_state_is_left_to_the_build():
     assert {"/var/lib/dpkg/*", "/var/cache/debconf/*", "/etc/ld.so.cache"} <= managed
     assert "/var/lib/dpkg/*" not in checks._managed_paths(replace(plan, strategy="packages"))
     assert "/var/lib/dpkg/*" not in checks._managed_paths(replace(plan, changes=()))
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_disabling_a_packaged_alias_judges_the_unit_it_names(tmp_path, enabled):
+    """bullseye: iptables.service is iptables-persistent's alias link to netfilter-persistent.service; verify read
+    its state "alias" as enabled and failed the Plan's disable of iptables although its unit was disabled."""
+    import os
+    lib = tmp_path / "lib/systemd/system"
+    lib.mkdir(parents=True)
+    (lib / "netfilter-persistent.service").write_text("[Service]\nExecStart=/bin/true\n[Install]\n"
+                                                      "WantedBy=multi-user.target\nAlias=iptables.service\n")
+    os.symlink("netfilter-persistent.service", lib / "iptables.service")
+    if enabled:
+        wants = tmp_path / "etc/systemd/system/multi-user.target.wants"
+        wants.mkdir(parents=True)
+        os.symlink("/lib/systemd/system/netfilter-persistent.service", wants / "netfilter-persistent.service")
+    (tmp_path / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
+    plan = SimpleNamespace(init_system="systemd")
+    c = Change("disable-service", "iptables", "openstack-services", "r", {"present": True})
+    ok, detail = checks.CHECKS["disable-service"](_ctx(tmp_path, plan), c)
+    assert ok is (not enabled), detail
+    assert "alias of netfilter-persistent.service" in detail

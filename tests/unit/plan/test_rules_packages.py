@@ -149,6 +149,9 @@ def test_dib_base_packages_are_named(example):
     # the example has no busybox, software-properties-common or apt-transport-https; it has adduser, sudo
     assert {"software-properties-common", "apt-transport-https", "busybox"} <= set(named)
     assert "adduser" not in named
+    # DIB's debootstrap element installs it on every Debian image (the bullseye cells: it and its Depends
+    # cloud-utils, qemu-utils, genisoimage, wget were differences compare could not explain)
+    assert named["cloud-initramfs-growroot"].data == {"element": "debootstrap", "recommends": False}
     # sudo came with its Recommends: named although the source had it
     assert "the source had it" in named["sudo"].reason
     assert named["busybox"].data == {"element": "debian-minimal", "recommends": True}
