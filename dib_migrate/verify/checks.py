@@ -514,6 +514,17 @@ def installs_into_the_source_tree(plan):
     return plan.strategy == "rootfs" and bool(plan.by_action("install-package") or plan.by_action("install-kernel"))
 
 
+# bytecode of the system Python's own modules: the image's interpreter (py3compile at package installs)
+# writes it for the rebuilt packages' .py files, which the source's copies do not match (the bullseye cells)
+SYSTEM_BYTECODE = "/usr/lib/python3*/__pycache__/*.pyc"
+
+
+def rebuilt_bytecode(plan, path):
+    """Whether ``path`` is system-module bytecode a package rebuild regenerates."""
+    return bool(plan.by_action("install-packages")) and (
+        fnmatch.fnmatch(path, SYSTEM_BYTECODE) or fnmatch.fnmatch(path, "/usr/lib/python3/dist-packages/*.pyc"))
+
+
 def _managed_paths(plan):
     """Paths that other Changes (or DIB itself) legitimately rewrite after the overlay."""
     # shadow's backups (passwd- &c.) follow the account files whenever a user is added (sysusers at a boot)
@@ -668,6 +679,9 @@ def _overlay(ctx, c):
     for path in [p for p in expected if _excluded(ctx.plan, p)]:
         del expected[path]
         skipped.setdefault("left out by skip-esp (the image's boot loader fills its ESP)", []).append(path)
+    for path in [p for p in expected if rebuilt_bytecode(ctx.plan, p)]:
+        del expected[path]
+        skipped.setdefault("system Python bytecode the rebuilt packages regenerate", []).append(path)
     members = len(expected) + sum(len(p) for p in skipped.values())
     expected.update(later)
     for path in sorted(expected):

@@ -343,3 +343,15 @@ def test_rootfs_package_state_and_the_image_esp_line():
     # the packages strategy's image has its own package state: not the source's
     diffs = {d.subject: d for d in differences(facts(), facts(), p, overlay_rows=rows[:1])}
     assert not diffs["/var/lib/dpkg/status"].explained
+
+
+def test_system_bytecode_is_the_rebuilds():
+    """bullseye: 43 .pyc files under /usr/lib/python3.9/__pycache__ differed (the image's interpreter compiled the
+    rebuilt packages' modules); bytecode of the server's own code stays a difference."""
+    rows = [("/usr/lib/python3.9/__pycache__/abc.cpython-39.pyc", "content", "1 bytes", "2 bytes"),
+            ("/srv/app/__pycache__/app.cpython-39.pyc", "content", "1 bytes", "2 bytes")]
+    rebuild = Change("install-packages", "2 packages", "pkg-rebuild", "rebuilt", {"names": ["bash", "nginx"]})
+    diffs = {d.subject: d for d in differences(facts(), facts(), plan(rebuild), overlay_rows=rows)}
+    assert diffs[rows[0][0]].rule == "pkg-rebuild"
+    assert not diffs[rows[1][0]].explained
+    assert not only(differences(facts(), facts(), plan(), overlay_rows=rows[:1])).explained

@@ -132,3 +132,19 @@ def test_disabling_a_packaged_alias_judges_the_unit_it_names(tmp_path, enabled):
     ok, detail = checks.CHECKS["disable-service"](_ctx(tmp_path, plan), c)
     assert ok is (not enabled), detail
     assert "alias of netfilter-persistent.service" in detail
+
+
+def test_system_bytecode_is_left_to_a_rebuild():
+    from dib_migrate.plan.model import Build, Plan
+    plan = Plan(host="h", target="kvm", strategy="packages", identity="keep", family="debian", distro="debian",
+                version="11", init_system="systemd", build=Build(("debian-minimal",), "bullseye", "amd64", "qcow2",
+                                                                 "qcow2"),
+                changes=(Change("install-packages", "1 packages", "pkg-rebuild", "r", {"names": ["python3"]}),))
+    assert checks.rebuilt_bytecode(plan, "/usr/lib/python3.9/__pycache__/abc.cpython-39.pyc")
+    assert not checks.rebuilt_bytecode(plan, "/srv/app/__pycache__/app.cpython-39.pyc")
+    assert not checks.rebuilt_bytecode(replace_changes(plan), "/usr/lib/python3.9/__pycache__/abc.cpython-39.pyc")
+
+
+def replace_changes(plan):
+    from dataclasses import replace
+    return replace(plan, changes=())
