@@ -101,10 +101,33 @@ class OpenStackMetadata(Service):
                 "public_keys": {"dibm-key": self.public_key}, "keys": [
                     {"name": "dibm-key", "type": "ssh", "data": self.public_key}]}
 
+    def ec2_tree(self):
+        """Nova's EC2-compatible metadata (/latest/meta-data/): cloud-init 20.4's OpenStack datasource
+        (bullseye) reads it too and gives up without it."""
+        return {"ami-id": "ami-00000001", "ami-launch-index": "0", "hostname": self.hostname,
+                "instance-id": self.instance_id, "instance-type": "m1.small", "local-hostname": self.hostname,
+                "local-ipv4": "10.0.2.15", "placement": {"availability-zone": "nova"},
+                "public-keys": {"0=dibm-key": {"openssh-key": self.public_key}}, "reservation-id": "r-dibm"}
+
     def answer(self, method, path, headers):
         path = path.split("?")[0].rstrip("/")
         if path == "/openstack":
             return 200, "\n".join(self.VERSIONS), "text/plain"
+        parts = [p for p in path.split("/") if p]
+        if parts[:2] in (["latest", "meta-data"], ["2009-04-04", "meta-data"]):
+            node = self.ec2_tree()
+            for name in parts[2:]:
+                if name == "0" and "0=dibm-key" in node:
+                    name = "0=dibm-key"
+                if not isinstance(node, dict) or name not in node:
+                    return 404, "not found\n", "text/plain"
+                node = node[name]
+            if isinstance(node, dict):
+                listing = [k + ("/" if isinstance(v, dict) and not k.startswith("0=") else "") for k, v in node.items()]
+                return 200, "\n".join(listing), "text/plain"
+            return 200, node, "text/plain"
+        if parts[:1] == ["latest"] or parts[:1] == ["2009-04-04"]:
+            return 404, "not found\n", "text/plain"
         parts = path.split("/")
         if len(parts) == 4 and parts[1] == "openstack" and parts[2] in self.VERSIONS:
             doc = {"meta_data.json": self.meta_data(), "vendor_data.json": {}, "vendor_data2.json": {},

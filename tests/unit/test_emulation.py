@@ -66,3 +66,14 @@ def test_azure_guest_has_a_vm_id(tmp_path, monkeypatch):
     with s:
         argv = s.qemu_args(tmp_path, "e1000")
     assert argv[argv.index("-uuid") + 1] == s.vm_id
+
+
+def test_nova_serves_its_ec2_compatible_tree():
+    """bullseye-openstack: cloud-init 20.4's OpenStack datasource read /openstack/..., then /latest/meta-data/
+    (404 six times) and gave up: Nova serves both."""
+    s = md.OpenStackMetadata("web-fx-cloud", "ssh-ed25519 AAAA k", "52:54:00:00:00:01")
+    status, body, _ = s.answer("GET", "/latest/meta-data/", {})
+    assert status == 200 and "instance-id" in body.split() and "public-keys/" in body.split()
+    assert s.answer("GET", "/latest/meta-data/instance-id", {})[1] == s.instance_id
+    assert s.answer("GET", "/latest/meta-data/public-keys/0/openssh-key", {})[1] == "ssh-ed25519 AAAA k"
+    assert s.answer("GET", "/openstack/latest/meta_data.json", {})[0] == 200
