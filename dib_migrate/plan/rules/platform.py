@@ -26,6 +26,10 @@ def cloud_config(ctx):
         "allow_public_ssh_keys": not keep,
         "growpart": {"mode": "auto", "devices": ["/"]},
         "resize_rootfs": True,
+        # the server's own locale settings are carried: cloud-init's locale module would set its distro
+        # default (bullseye's 20.4: update-locale LANG=en_US.UTF-8, a locale the image never generated, and
+        # cloud-config.service failed)
+        "locale": False,
     }
     if keep:
         cfg.update(ssh_genkeytypes=[], manage_etc_hosts=False)
@@ -36,11 +40,11 @@ def cloud_config(ctx):
         cfg["datasource"] = {k: dict(v) for k, v in t.datasource_settings.items()}
     whose = "the source's own cloud-init" if own else "cloud-init"
     if keep:
-        reason = ("%s reads the %s metadata but changes no hostname, SSH host keys, network configuration or "
-                  "authorized_keys (--identity keep)" % (whose, t.name))
+        reason = ("%s reads the %s metadata but changes no hostname, SSH host keys, network configuration, "
+                  "locale or authorized_keys (--identity keep)" % (whose, t.name))
     else:
         reason = ("%s sets the %s instance's hostname, regenerates the SSH host keys and installs the metadata's "
-                  "SSH keys for root; the server's network configuration is kept" % (whose, t.name))
+                  "SSH keys for root; the server's network configuration and locale are kept" % (whose, t.name))
     yield Change("cloud-config", CLOUD_CFG, R.PKG_CLOUD_INIT, reason,
                  {"content": "# written by dib-migrate\n" + yaml.safe_dump(cfg, default_flow_style=False)})
 

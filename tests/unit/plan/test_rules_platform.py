@@ -21,6 +21,14 @@ def test_cloud_init_config_on_openstack(example):
     assert cfg["preserve_hostname"] is True and cfg["ssh_deletekeys"] is False
 
 
+def test_cloud_init_leaves_the_carried_locale(example):
+    """bullseye-openstack: cloud-init 20.4's locale module ran update-locale LANG=en_US.UTF-8 (its distro default,
+    never generated in the image) over the server's carried /etc/default/locale: cloud-config.service failed."""
+    for identity in ("keep", "reset"):
+        c, cfg = cloud_cfg(plan_of(example("debian12-web"), "openstack", identity=identity))
+        assert cfg["locale"] is False and "locale" in c.reason
+
+
 def test_cloud_init_config_reset_identity(example):
     _c, cfg = cloud_cfg(plan_of(example("debian12-web"), "openstack", identity="reset"))
     assert cfg["preserve_hostname"] is False and cfg["ssh_deletekeys"] is True
@@ -41,7 +49,7 @@ def test_identity_keep_stops_cloud_init_on_every_target(derive, target):
     assert cfg["preserve_hostname"] is True and cfg["ssh_deletekeys"] is False and cfg["ssh_genkeytypes"] == []
     assert cfg["network"] == {"config": "disabled"} and cfg["allow_public_ssh_keys"] is False
     assert cfg["manage_etc_hosts"] is False
-    assert "hostname, SSH host keys, network configuration or authorized_keys" in c.reason
+    assert "hostname, SSH host keys, network configuration, locale or authorized_keys" in c.reason
 
 
 @pytest.mark.parametrize("target,datasources,settings", [
