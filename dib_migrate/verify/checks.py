@@ -247,7 +247,8 @@ def _alias_target(ctx, name):
     for d in _UNIT_DIRS:
         f = ctx.p(d) / unit
         if os.path.islink(f):
-            target = os.path.basename(os.readlink(f))
+            # through the image's own links (bullseye: /etc/alternatives/iptables.service)
+            target = os.path.basename(str(ctx.resolve("%s/%s" % (d, unit))))
             if target != unit and target != "null":
                 return target
     return None

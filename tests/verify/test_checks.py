@@ -121,7 +121,10 @@ def test_disabling_a_packaged_alias_judges_the_unit_it_names(tmp_path, enabled):
     lib.mkdir(parents=True)
     (lib / "netfilter-persistent.service").write_text("[Service]\nExecStart=/bin/true\n[Install]\n"
                                                       "WantedBy=multi-user.target\nAlias=iptables.service\n")
-    os.symlink("netfilter-persistent.service", lib / "iptables.service")
+    # as bullseye ships it: through an alternative
+    (tmp_path / "etc/alternatives").mkdir(parents=True)
+    os.symlink("/lib/systemd/system/netfilter-persistent.service", tmp_path / "etc/alternatives/iptables.service")
+    os.symlink("/etc/alternatives/iptables.service", lib / "iptables.service")
     if enabled:
         wants = tmp_path / "etc/systemd/system/multi-user.target.wants"
         wants.mkdir(parents=True)
