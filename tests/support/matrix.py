@@ -363,6 +363,25 @@ def run_cell(work, cell, log=print):
     return result
 
 
+def recheck(work, result):
+    """verify and compare a cell's built image again (the code changed since its run); the boot stands."""
+    cell = [c for c in CELLS if c.name == result.cell][0]
+    out = work.path / "out" / cell.name
+    stem = "%s-%s" % (fx.HOSTNAME, cell.target)
+    image, plan = out / ("%s.%s" % (stem, EXT[cell.target])), out / (stem + ".plan.json")
+    if not image.exists():
+        return result
+    full = "-full" if cell.strategy == "rootfs" else ""
+    scan = work.path / "scans" / ("%s-%s%s" % (cell.release, cell.firmware, full))
+    result.notes = [n for n in result.notes if not n.startswith(("compare: unexplained", "verify and compare re-run"))]
+    result.verify = verify(image, plan)
+    result.compare, unexplained = compare(scan / "report.yaml", image, plan)
+    for d in unexplained:
+        result.notes.append("compare: unexplained %s" % json.dumps(d, sort_keys=True)[:300])
+    result.notes.append("verify and compare re-run on the same image after the run (bench/matrix --recheck)")
+    return result
+
+
 # --------------------------------------------------------------------------------- table
 COLUMNS = ("cell", "virtual hardware", "build s", "image MiB", "verify", "compare", "boot→SSH s", "root",
            "app", "metadata", "identity")
