@@ -3,9 +3,9 @@ import re
 
 import pytest
 
+from dib_migrate import qemu
 from tests.support import matrix
 from tests.support import metadata as md
-from dib_migrate import qemu
 from tests.support import vm as vmlib
 
 
