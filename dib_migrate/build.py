@@ -13,6 +13,7 @@ from .errors import BuildError, InputError
 from .hostshims import host_env
 from .render import element_name, render
 from .targets import TARGETS
+from .resync import record
 
 # DIB logs "Running hooks from …/root.d" outside the chroot and "dib-run-parts Running
 # /tmp/in_target.d/install.d/…" inside it; the phase is the .d directory
@@ -335,4 +336,8 @@ def build(report, plan, outdir, extra_paths=(), dry_run=False, compress=True, im
         outputs.record(outdir, [names["plan"], names["image"]])
         os.replace(str(work / names["plan"]), str(outdir / names["plan"]))
         os.replace(str(built), str(final))
+        # the new image holds none of the deltas resync laid over the one it replaced
+        stale = record.path_of(final)
+        if stale.name in (outputs.read_mark(outdir) or {}).get("files", ()) and stale.exists():
+            stale.unlink()
     return final

@@ -7,15 +7,19 @@ accounts with their ids, sysctl settings, identity per the Plan's policy and the
 files (content, type, owner, mode). Every difference carries the rule id of the Change that
 explains it, or is **unexplained**.
 
-API (for other stages, e.g. a resync after a delta scan)::
+REPORT is the full scan the image was built from. When `dib-migrate resync` laid delta scans
+over the image (IMAGE.resync.json), the image is compared with the state they add up to
+(resync/record.py): the facts of the last delta's report, the first overlay with each delta's
+deletions and files laid over it.
+
+API (for other stages)::
 
     from dib_migrate.compare import compare
     diffs = compare(report_path, image_path, plan)    # -> list of Difference
     unexplained = [d for d in diffs if not d.explained]
 """
-from pathlib import Path
-
-from ..report import load_report, read_yaml
+from ..report import read_yaml
+from ..resync.record import State, state
 from ..verify import load_plan
 from ..verify.image import open_image
 from .diff import AREAS, Difference, differences  # noqa: F401
@@ -25,17 +29,19 @@ from .overlay import member_rows
 __all__ = ["compare", "compare_root", "Difference", "AREAS"]
 
 
-def compare_root(report_path, root, plan, overlay=None):
-    """Differences between the report at ``report_path`` and the root filesystem at ``root``."""
-    report = load_report(report_path)         # validated (and the overlay's sha256 checked)
-    source = read_yaml(report.path)
+def compare_root(report, root, plan, overlay=None):
+    """Differences between ``report`` (a report's path, or a resync.record.State: a report and
+    the deltas laid over the image) and the root filesystem at ``root``."""
+    if not isinstance(report, State):
+        report = state(report)                 # validated (and the overlays' sha256 checked)
+    source = read_yaml(report.report.path)
     if not hasattr(plan, "changes"):
         plan = load_plan(plan)
     image = root_facts(root)
-    archive = Path(overlay) if overlay else (report.overlay.path if report.overlay else None)
+    layers = report.layers(overlay)
     rows, sysctl, ident = ([], None, None)
-    if archive is not None:
-        rows, sysctl, ident = member_rows(archive, root)
+    if layers is not None:
+        rows, sysctl, ident = member_rows(layers, root)
         from .facts import resolv
         source = dict(source, resolv=resolv(ident.pop("resolv")))
         if plan.identity == "keep" and ident["machine_id"] is None and not ident["ssh_host_keys"]:
@@ -47,6 +53,8 @@ def compare_root(report_path, root, plan, overlay=None):
 
 
 def compare(report_path, image_path, plan, overlay=None):
-    """Differences between the report and the built image at ``image_path`` (mounted read-only)."""
+    """Differences between the report, with the deltas resync laid over the image, and the
+    built image at ``image_path`` (mounted read-only)."""
+    resynced = state(report_path, image_path)     # before mounting: bad input fails at once
     with open_image(image_path) as mounted:
-        return compare_root(report_path, mounted.root, plan, overlay)
+        return compare_root(resynced, mounted.root, plan, overlay)

@@ -29,9 +29,7 @@ from ..errors import BuildError, InputError
 from ..report import load_report
 from ..scan.delta import needs_rebuild
 from ..verify.image import ImageError, open_image, probe_format
-from . import plan_paths
-
-SIDECAR_SUFFIX = ".resync.json"
+from . import plan_paths, record
 
 
 def _say(text):
@@ -172,8 +170,7 @@ def resync(image, report_path, plan_path=None, dry_run=False):
     if plan is None:
         _say("warning: no %s beside the image and no --plan: files the Plan rewrote are not protected"
              % beside.name)
-    sidecar_path = Path(str(image) + SIDECAR_SUFFIX)
-    sidecar = _read_json(sidecar_path, "resync record") if sidecar_path.is_file() else None
+    sidecar = record.read(image)
     names = check(report, plan, sidecar)
     try:
         fmt, _size = probe_format(image)
@@ -191,14 +188,8 @@ def resync(image, report_path, plan_path=None, dry_run=False):
             _apply_on_copy(image, fmt, work, report)
         scanned_at = report.scanned_at
         summary["scanned_at"] = scanned_at
-        # verify reads this: the deltas' archives and deletions supersede the first overlay
-        record = {"scanned_at": scanned_at, "report": str(report.path),
-                  "applied": (sidecar or {}).get("applied", []) + [
-                      {"scanned_at": scanned_at, "report": str(report.path), "archive": str(report.overlay.path),
-                       "sha256": report.overlay.sha256, "deleted": list(report.delta.deleted)}]}
-        tmp = Path(str(sidecar_path) + ".tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        os.replace(tmp, sidecar_path)
+        # verify and compare read the image as the first overlay plus the deltas this lists
+        sidecar_path = record.write(image, sidecar, report)
         outputs.record(image.parent, [sidecar_path.name])
     finally:
         for s, h in previous.items():

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import InputError
 from ..plan.model import ACTIONS, Plan
+from ..resync import record
 from . import checks
 from .image import ImageError, open_image
 
@@ -79,19 +81,7 @@ def verify(image_path, plan, plan_dir=None, overlay=None):
         plan = load_plan(plan)
     with open_image(image_path) as mounted:
         return run_checks(checks.Ctx(mounted, plan, plan_dir=plan_dir, overlay=overlay,
-                                     resyncs=resyncs_of(image_path)))
-
-
-def resyncs_of(image_path):
-    """The deltas `dib-migrate resync` laid over the image, in order (from IMAGE.resync.json)."""
-    record = Path(str(image_path) + ".resync.json")
-    if not record.is_file():
-        return []
-    try:
-        data = json.loads(record.read_text())
-    except (OSError, ValueError) as e:
-        raise BadInput("%s: unreadable resync record: %s" % (record, e))
-    return [d for d in data.get("applied", ()) if isinstance(d, dict)]
+                                     resyncs=record.applied(image_path)))
 
 
 def format_row(change, ok, detail):
@@ -111,7 +101,7 @@ def main(argv=None):
         if not Path(args.image).is_file():
             raise BadInput("%s: no such image" % args.image)
         rows = verify(args.image, args.plan, overlay=args.overlay)
-    except (BadInput, ImageError) as e:
+    except (BadInput, ImageError, InputError) as e:
         print("dib-migrate verify: %s" % e, file=sys.stderr)
         return 2
     for row in rows:

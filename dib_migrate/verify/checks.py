@@ -13,12 +13,14 @@ import re
 import shutil
 import stat
 import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 
 from .. import network_files
 from . import initramfs
+from ..errors import InputError
+from ..resync.record import Layers
+from .archive import sha256_file
 
 CHECKS = {}
 
@@ -550,51 +552,10 @@ def _managed_paths(plan):
     return paths
 
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 # enable/disable/mask links: the service Changes decide these, not the overlay
 _SERVICE_LINKS = re.compile(r"^/etc/(systemd/system/|rc[0-6S]\.d/|rc\.d/rc[0-6]\.d/)")
 # unit link directories: a directory whose last link a service Change removed is gone, rightly
 SERVICE_DIRS = re.compile(r"^/etc/systemd/system/[^/]+\.(wants|requires)$")
-
-
-class _open_tar:
-    """tarfile for gzip/xz/bz2/plain, and zstd (which tarfile cannot read) through a
-    decompressed temporary copy."""
-
-    def __init__(self, path):
-        self.path, self.tmp = Path(path), None
-
-    def __enter__(self):
-        with open(self.path, "rb") as f:
-            magic = f.read(4)
-        src = self.path
-        if magic == b"\x28\xb5\x2f\xfd":
-            self.tmp = tempfile.NamedTemporaryFile(suffix=".tar")
-            subprocess.run(["zstd", "-dcq", str(self.path)], stdout=self.tmp, check=True)
-            self.tmp.flush()
-            src = self.tmp.name
-        self.tar = tarfile.open(src)
-        return self.tar
-
-    def __exit__(self, *exc):
-        self.tar.close()
-        if self.tmp:
-            self.tmp.close()
-
-
-def member_path(name):
-    """An archive member's absolute path: "./" prefixes go, a dotfile keeps its dot."""
-    while name.startswith("./"):
-        name = name[2:]
-    name = name.strip("/")
-    return "/" + name if name != "." else "/"
 
 
 def _member_problems(ctx, path, m, digest):
@@ -620,7 +581,7 @@ def _member_problems(ctx, path, m, digest):
     elif m.isfile():
         if not stat.S_ISREG(st.st_mode):
             return ["%s: not a regular file" % path]
-        if digest != _sha256(host):
+        if digest != sha256_file(host):
             bad.append("%s: content differs" % path)
     if stat.S_IMODE(st.st_mode) != m.mode & 0o7777:
         bad.append("%s: mode %o, source %o" % (path, stat.S_IMODE(st.st_mode), m.mode & 0o7777))
@@ -629,66 +590,37 @@ def _member_problems(ctx, path, m, digest):
     return bad
 
 
-def _members(archive, managed, skipped=None):
-    """{path: (member, sha256 of its data)} of an overlay archive, leaving out ``managed`` paths
-    (recorded in ``skipped``, why -> paths, when given)."""
-    out = {}
-    skipped = {} if skipped is None else skipped
-    with _open_tar(archive) as tar:
-        for m in tar:
-            path = member_path(m.name)
-            if path == "/":
-                skipped.setdefault("the root directory itself", []).append(path)
-                continue
-            if path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
-                skipped.setdefault("rewritten by other Changes or the build", []).append(path)
-                continue
-            out[path] = (m, hashlib.sha256(tar.extractfile(m).read()).hexdigest() if m.isfile() else None)
-    return out
-
-
-def _resynced(ctx, managed):
-    """What the applied deltas decide: ({path: (member, sha256)} of the latest delta holding it,
-    deleted paths, problems finding their archives)."""
-    later, gone, problems = {}, set(), []
-    for delta in ctx.resyncs:
-        archive = Path(delta.get("archive", ""))
-        if not archive.is_file() or _sha256(archive) != delta.get("sha256"):
-            problems.append("the delta of %s is not at %s (or changed)" % (delta.get("scanned_at"), archive))
-            continue
-        for path in delta.get("deleted", ()):
-            gone.add(path)
-            later.pop(path, None)
-        for path, entry in _members(archive, managed).items():
-            later[path] = entry
-            gone.discard(path)
-    return later, gone, problems
-
-
 @check("apply-overlay")
 def _overlay(ctx, c):
     archive = _find_overlay(ctx, c)
     if archive is None:
         return True, "archive not at hand: contents not compared (give --overlay)"
-    if c.data.get("sha256") and _sha256(archive) != c.data["sha256"] and archive.name == c.subject:
+    if c.data.get("sha256") and sha256_file(archive) != c.data["sha256"] and archive.name == c.subject:
         return False, "%s does not match the plan's sha256" % archive
+    try:
+        layers = Layers(archive, ctx.resyncs)
+    except InputError as e:
+        return False, str(e)
     managed = _managed_paths(ctx.plan)
-    later, gone, bad = _resynced(ctx, managed)
     skipped = {}     # why -> member paths, so the summary says what was not compared
-    checked = 0
-    expected = _members(archive, managed, skipped)
-    for path in [p for p in expected if _excluded(ctx.plan, p)]:
-        del expected[path]
-        skipped.setdefault("left out by skip-esp (the image's boot loader fills its ESP)", []).append(path)
-    for path in [p for p in expected if rebuilt_bytecode(ctx.plan, p)]:
-        del expected[path]
-        skipped.setdefault("system Python bytecode the rebuilt packages regenerate", []).append(path)
-    members = len(expected) + sum(len(p) for p in skipped.values())
-    expected.update(later)
-    for path in sorted(expected):
-        if path in gone:
+    members = checked = laid = 0
+    bad = []
+    for path, m, tar, layer in layers.members():
+        members += 1
+        laid += layer > 0
+        if path == "/":
+            skipped.setdefault("the root directory itself", []).append(path)
             continue
-        m, digest = expected[path]
+        if path in managed or any(fnmatch.fnmatch(path, g) for g in managed):
+            skipped.setdefault("rewritten by other Changes or the build", []).append(path)
+            continue
+        if _excluded(ctx.plan, path):
+            skipped.setdefault("left out by skip-esp (the image's boot loader fills its ESP)", []).append(path)
+            continue
+        if rebuilt_bytecode(ctx.plan, path):
+            skipped.setdefault("system Python bytecode the rebuilt packages regenerate", []).append(path)
+            continue
+        digest = hashlib.sha256(tar.extractfile(m).read()).hexdigest() if m.isfile() else None
         problems = _member_problems(ctx, path, m, digest)
         if problems is None:
             why = ("service links (checked by the service Changes)" if m.issym() or m.isdir()
@@ -697,14 +629,14 @@ def _overlay(ctx, c):
             continue
         checked += 1
         bad.extend(problems)
-    for path in sorted(gone):
+    for path in sorted(layers.gone):
         if ctx.lexists(path):
             bad.append("%s: deleted at resync, present" % path)
     skip = _skipped_text(skipped)
     if bad:
         return False, "%d differences: %s; of %d members %d compared%s" % (
-            len(bad), "; ".join(bad[:8]), members, checked, skip)
-    extra = (", %d resync(s): %d entries laid, %d deleted" % (len(ctx.resyncs), len(later), len(gone))
+            len(bad), "; ".join(sorted(bad)[:8]), members, checked, skip)
+    extra = (", %d resync(s): %d entries laid, %d deleted" % (len(ctx.resyncs), laid, len(layers.gone))
              if ctx.resyncs else "")
     return True, "%d of %d members match (content, mode, owner)%s%s" % (checked, members, extra, skip)
 

@@ -328,7 +328,7 @@ def test_overlay_member_names_keep_a_leading_dot(tmp_path):
 
 
 def test_member_path():
-    from dib_migrate.verify.checks import member_path
+    from dib_migrate.verify.archive import member_path
     assert member_path("./.dibm-ready") == "/.dibm-ready"
     assert member_path(".profile") == "/.profile"
     assert member_path("./etc/hosts") == "/etc/hosts"
