@@ -92,12 +92,20 @@ class Root(object):
 
     def read(self, inner, limit=4 << 20):
         """Text of a file inside the root, or None when it does not exist or cannot be read."""
+        # in blocks: read(n) allocates n bytes at once, and a 1 GiB limit fails with MemoryError
+        # on a server with 1 GiB of RAM (CPython's buffered read; the kernel refuses the overcommit)
+        chunks, left = [], limit
         try:
             with open(self.real(inner), "rb") as f:
-                data = f.read(limit)
+                while left > 0:
+                    block = f.read(min(left, 1 << 20))
+                    if not block:
+                        break
+                    chunks.append(block)
+                    left -= len(block)
         except (OSError, IOError):
             return None
-        return data.decode("utf-8", "surrogateescape")
+        return b"".join(chunks).decode("utf-8", "surrogateescape")
 
     def listdir(self, inner):
         try:

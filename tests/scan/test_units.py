@@ -1,6 +1,8 @@
 """Scanner pieces on small fake trees: YAML writer, release files, virtualization, network
 configs, fstab, accounts, refusals. No root needed."""
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -570,3 +572,17 @@ def test_a_file_binding_a_mac_without_address_is_listed_for_the_plan(tmp_path, m
     net = S.detect_network(S.Root(str(fake_root(tmp_path, files))), names, services, S.Progress(quiet=True))
     assert [i["name"] for i in net["interfaces"]] == ["eth0"]
     assert sorted(net["config_files"]) == sorted(files)
+
+
+def test_root_read_allocates_what_the_file_holds_not_its_limit(tmp_path):
+    # the dpkg status is read with a 1 GiB limit; a server with 1 GiB of RAM refused read(1 GiB)
+    # with MemoryError (found on a real Debian 12 guest): a 256 MiB address-space cap shows it
+    root = fake_root(tmp_path, {"/var/lib/dpkg/status": "Package: bash\n" * 1000})
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (256 << 20, 256 << 20)); "
+            "from dib_migrate.scan.root import Root; "
+            "text = Root(sys.argv[1]).read('/var/lib/dpkg/status', limit=1 << 30); "
+            "print(len(text), len(Root(sys.argv[1]).read('/var/lib/dpkg/status', limit=20)))")
+    r = subprocess.run([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [str(len("Package: bash\n") * 1000), "20"]
