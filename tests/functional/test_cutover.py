@@ -5,24 +5,39 @@
 2. More rows are written, files are changed and one is deleted on the source.
 3. ``scan --since --quiesce postgresql`` while the load still runs (the stop cuts it off),
    then ``resync`` lays the delta over the built image, ``verify`` checks it.
-4. The image boots: every row committed before the quiesce is there, ``pg_amcheck`` is
+4. ``compare`` of the first scan with the resynced image (it reads the delta from
+   IMAGE.resync.json) explains every difference; a file changed after the resync without a
+   delta is unexplained (exit 1).
+5. The image boots: every row committed before the quiesce is there, ``pg_amcheck`` is
    clean, the changed files have their new content and the deleted file is gone.
+6. In the booted guest (real systemd, real PostgreSQL 15) the scanner itself runs ``scan
+   --since --quiesce postgresql``: systemctl stops the cluster with a shutdown checkpoint,
+   the archive is written while it is down, it runs again afterwards; a scan killed with
+   SIGTERM while the cluster is stopped starts it again before it exits.
 """
+import json
 import os
+import re
 import shutil
+import subprocess
 import time
+from datetime import datetime, timezone
 
 import pytest
 import yaml
 
 from tests.support import pgfixture as pg
 from tests.support import vm as vmlib
+from dib_migrate.scan import build_artifact
 from tests.support.dibhost import cli
+from tests.support.imagecopy import altered_copy
 
 pytestmark = pytest.mark.functional
 
 TARGET = "ec2"                      # raw: resync works on a plain copy, no format conversion
 AMCHECK = "/usr/lib/postgresql/15/bin/pg_amcheck"     # Debian's pg_wrapper does not cover it
+PGLOG = "/var/log/postgresql/postgresql-15-main.log"
+INSTANCE = "postgresql@15-main"     # Debian's postgresql.service is an umbrella: the cluster is this unit
 BOOT_TIMEOUT = int(os.environ.get("DIB_MIGRATE_BOOT_TIMEOUT", "420"))
 
 
@@ -102,25 +117,63 @@ def test_resynced_image_verifies(cutover):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_booted_image_has_every_committed_row_and_a_clean_cluster(cutover, keypair, workdir):
+def _compare(cutover, image):
+    plan = cutover["dir"] / "out" / ("%s-%s.plan.json" % (pg.HOSTNAME, TARGET))
+    r = cli("compare", cutover["dir"] / "scan1/report.yaml", image, "--plan", plan, "--format", "json",
+            check=False, timeout=600)
+    assert r.returncode in (0, 1), r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+def test_resynced_image_compares_clean_with_the_first_scan_and_its_delta(cutover):
+    rc, out = _compare(cutover, cutover["image"])
+    bad = [d for d in out["differences"] if not d["explained"]]
+    assert rc == 0 and not bad, json.dumps(bad, indent=1)
+    assert out["resyncs"] == [cutover["scan2"]["scanned_at"]]
+
+
+def test_a_file_changed_after_the_resync_is_unexplained(cutover):
+    def mutate(mnt):
+        (mnt / "srv/app/config.ini").write_text("[app]\nversion = 3\n")      # the delta laid version 2
+        (mnt / "srv/app/obsolete.txt").write_text("back again\n")           # the delta deleted it
+    copy = altered_copy(cutover["image"], cutover["dir"], mutate, name="after-resync.raw")
+    record = cutover["dir"] / "out" / (cutover["image"].name + ".resync.json")
+    shutil.copy(record, str(copy) + ".resync.json")
+    try:
+        rc, out = _compare(cutover, copy)
+    finally:
+        copy.unlink()
+        os.unlink(str(copy) + ".resync.json")
+    bad = {(d["area"], d["subject"]) for d in out["differences"] if not d["explained"]}
+    assert rc == 1
+    assert bad == {("files", "/srv/app/config.ini"), ("files", "/srv/app/obsolete.txt present")}, bad
+
+
+@pytest.fixture(scope="module")
+def booted(cutover, keypair, workdir):
     key, _pub = keypair
     vm = vmlib.VM(cutover["image"], workdir / "vm-cutover", user=pg.USER, key=key, guest_ports=(22,))
     with vm:
         vm.wait_ssh(timeout=BOOT_TIMEOUT)
-        sh = lambda cmd: vm.ssh(cmd, timeout=180).stdout.strip()   # noqa: E731
         for _ in range(60):
             if vm.ssh("sudo -u postgres pg_isready -q", check=False).returncode == 0:
                 break
             time.sleep(2)
-        count = int(sh("sudo -u postgres psql -XAtc 'SELECT count(*) FROM orders'"))
-        top = int(sh("sudo -u postgres psql -XAtc 'SELECT max(id) FROM orders'"))
-        below = int(sh("sudo -u postgres psql -XAtc 'SELECT count(*) FROM orders WHERE id <= %d'"
-                       % cutover["committed_before_quiesce"]))
-        amcheck = vm.ssh("sudo -u postgres %s --all --install-missing --heapallindexed 2>&1; echo rc=$?"
-                         % AMCHECK, timeout=300)
-        config = sh("cat /srv/app/config.ini")
-        obsolete = vm.ssh("test -e /srv/app/obsolete.txt", check=False).returncode
-        new = sh("cat /srv/app/new.txt")
+        yield vm
+
+
+def test_booted_image_has_every_committed_row_and_a_clean_cluster(cutover, booted):
+    vm = booted
+    sh = lambda cmd: vm.ssh(cmd, timeout=180).stdout.strip()   # noqa: E731
+    count = int(sh("sudo -u postgres psql -XAtc 'SELECT count(*) FROM orders'"))
+    top = int(sh("sudo -u postgres psql -XAtc 'SELECT max(id) FROM orders'"))
+    below = int(sh("sudo -u postgres psql -XAtc 'SELECT count(*) FROM orders WHERE id <= %d'"
+                   % cutover["committed_before_quiesce"]))
+    amcheck = vm.ssh("sudo -u postgres %s --all --install-missing --heapallindexed 2>&1; echo rc=$?"
+                     % AMCHECK, timeout=300)
+    config = sh("cat /srv/app/config.ini")
+    obsolete = vm.ssh("test -e /srv/app/obsolete.txt", check=False).returncode
+    new = sh("cat /srv/app/new.txt")
     assert (count, top) == (cutover["source_count"], cutover["source_max"])
     assert top >= cutover["committed_before_quiesce"]
     assert below == cutover["committed_before_quiesce"]     # ids come from one sequence, no gaps
@@ -128,3 +181,91 @@ def test_booted_image_has_every_committed_row_and_a_clean_cluster(cutover, keypa
     assert config == "[app]\nversion = 2"
     assert obsolete != 0
     assert new == "added at cutover"
+
+
+# ---------------------------------------------------------------- --quiesce under a real systemd
+def _put(vm, data, remote):
+    argv = ["ssh", "-p", str(vm.ports[22]), "-i", vm.key] + vmlib.SSH_OPTS + [
+        "%s@127.0.0.1" % vm.user, "cat > %s" % remote]
+    subprocess.run(argv, input=data, check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def guest_scanner(cutover, booted, workdir):
+    """The single-file scanner in the guest, and the cutover scan it can take a delta from
+    (the guest holds that scan's state plus what the resync and the boot changed)."""
+    pyz = build_artifact(str(workdir))
+    _put(booted, open(pyz, "rb").read(), "/tmp/scan.pyz")
+    booted.ssh("mkdir -p /tmp/base")
+    for name in ("report.yaml", "manifest.json.gz"):
+        _put(booted, (cutover["dir"] / "scan2" / name).read_bytes(), "/tmp/base/" + name)
+    return "python3 /tmp/scan.pyz --since /tmp/base/report.yaml --quiesce postgresql -o "
+
+
+def _pglog_mark(vm):
+    return int(vm.ssh("sudo wc -l < %s" % PGLOG).stdout)
+
+
+def _pglog_since(vm, mark):
+    """PostgreSQL's log lines after ``mark`` as (epoch seconds, message)."""
+    out = []
+    for line in vm.ssh("sudo tail -n +%d %s" % (mark + 1, PGLOG)).stdout.splitlines():
+        m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC \[\d+\] (.*)", line)
+        if m:
+            at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
+            out.append((at.timestamp(), m.group(2)))
+    return out
+
+
+def _first(lines, text):
+    return next((at for at, msg in lines if text in msg), None)
+
+
+def test_quiesce_stops_postgresql_under_systemd_while_the_archive_is_written(booted, guest_scanner):
+    vm = booted
+    mark = _pglog_mark(vm)
+    r = vm.ssh("sudo " + guest_scanner + "/tmp/scan-q 2>&1; echo rc=$?", timeout=600)
+    assert r.stdout.rstrip().endswith("rc=0"), r.stdout[-3000:]
+    assert "quiesce: postgresql running again, down" in r.stdout
+    report = yaml.safe_load(vm.ssh("sudo cat /tmp/scan-q/report.yaml").stdout)
+    q = report["quiesce"]
+    assert q["method"] == "stop" and [s["service"] for s in q["services"]] == ["postgresql"]
+    assert q["services"][0]["was_running"] and q["services"][0]["downtime_s"] > 0
+    assert not [p for p in report["live"]["changed"]["paths"] + report["live"]["vanished"]["paths"]
+                if p.startswith("/var/lib/postgresql/")]
+    assert vm.ssh("systemctl is-active %s" % INSTANCE, check=False).stdout.strip() == "active"
+    log = _pglog_since(vm, mark)
+    print("postgresql log during the quiesced scan:\n" + "\n".join(msg for _, msg in log))
+    down, up = _first(log, "database system is shut down"), _first(log, "starting PostgreSQL")
+    assert _first(log, "checkpoint starting: shutdown") is not None, log
+    assert down is not None and up is not None and down < up, log
+    assert _first(log, "database system was shut down at") is not None, log     # a clean start, no recovery
+    assert _first(log, "database system is ready to accept connections") is not None, log
+    assert not [msg for _, msg in log if "interrupted" in msg or "crash" in msg or "redo starts" in msg], log
+    # the archive was created and completed while the cluster was down
+    born, done = map(float, vm.ssh("sudo stat -c '%.9W %.9Y' /tmp/scan-q/overlay.tar.*").stdout.split())
+    assert down <= born <= done <= up, (down, born, done, up)
+
+
+def test_a_scan_killed_while_postgresql_is_stopped_starts_it_again(booted, guest_scanner):
+    vm = booted
+    mark = _pglog_mark(vm)
+    vm.ssh("sudo rm -rf /tmp/scan-k /tmp/scan-k.rc; sudo setsid sh -c '%s/tmp/scan-k > /tmp/scan-k.log 2>&1 & "
+           "echo $! > /tmp/scan-k.pid; wait $!; echo $? > /tmp/scan-k.rc' </dev/null >/dev/null 2>&1 &"
+           % guest_scanner)
+    deadline = time.monotonic() + 180
+    while vm.ssh("systemctl is-active %s" % INSTANCE, check=False).stdout.strip() == "active":
+        assert time.monotonic() < deadline, vm.ssh("cat /tmp/scan-k.log", check=False).stdout
+        time.sleep(1)
+    # stopped: the walk and archive are under way (the delta holds hundreds of MiB of the cluster's files)
+    vm.ssh("sudo kill -TERM $(cat /tmp/scan-k.pid)")
+    rc = vm.ssh("for i in $(seq 180); do [ -s /tmp/scan-k.rc ] && break; sleep 1; done; cat /tmp/scan-k.rc",
+                timeout=240).stdout.strip()
+    out = vm.ssh("cat /tmp/scan-k.log").stdout
+    assert rc not in ("", "0"), out
+    assert "interrupted" in out and "quiesce: postgresql running again" in out, out
+    assert vm.ssh("systemctl is-active %s" % INSTANCE, check=False).stdout.strip() == "active"
+    assert vm.ssh("sudo test -e /tmp/scan-k/report.yaml", check=False).returncode != 0
+    log = _pglog_since(vm, mark)
+    down, ready = _first(log, "database system is shut down"), _first(log, "ready to accept connections")
+    assert down is not None and ready is not None and down < ready, log

@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from dib_migrate import build as build_mod
+from dib_migrate import build as build_mod, outputs
 from dib_migrate.build import MIB, build, command, shell_text, to_fixed_vhd
 from dib_migrate.errors import BuildError, InputError
 
@@ -184,6 +184,23 @@ def test_two_targets_share_an_outdir(example, tmp_path, fake_dib):
         build(example("debian12-web"), plan_of(example("debian12-web"), target), out, stream=io.StringIO())
     assert json.loads((out / "web01-kvm.plan.json").read_text())["target"] == "kvm"
     assert json.loads((out / "web01-ec2.plan.json").read_text())["target"] == "ec2"
+
+
+def test_a_rebuild_drops_the_resync_record_of_the_image_it_replaces(example, tmp_path, fake_dib):
+    out = tmp_path / "out"
+    plan = plan_of(example("debian12-web"), "kvm")
+    build(example("debian12-web"), plan, out, stream=io.StringIO())
+    record = out / "web01-kvm.qcow2.resync.json"
+    record.write_text('{"applied": []}')
+    outputs.record(out, [record.name])
+    build(example("debian12-web"), plan, out, stream=io.StringIO())
+    assert not record.exists()
+    other = tmp_path / "other"
+    build(example("debian12-web"), plan, other, stream=io.StringIO())
+    mine = other / record.name               # not listed in the marker: the operator's, kept
+    mine.write_text("kept")
+    build(example("debian12-web"), plan, other, stream=io.StringIO())
+    assert mine.read_text() == "kept"
 
 
 def test_build_missing_pinned_versions(example, tmp_path, monkeypatch):
