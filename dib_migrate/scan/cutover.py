@@ -88,6 +88,9 @@ class LiveScan(object):
 
     def finish(self, report, members, outdir, skip, hollow, patterns, private_tempfile):
         """Add the live sections to ``report``; write the manifest; returns the manifest name."""
+        # a pseudo or network mount keeps only its own entry (/proc, /sys): tar sees the mounted
+        # filesystem's root and its times move, which says nothing about the server's files
+        self.changes.changed -= set(hollow)
         paths = set(members)
         if self.previous is not None:
             excluded = self.excluded(skip, hollow, patterns)

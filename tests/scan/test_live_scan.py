@@ -108,6 +108,22 @@ def test_a_scan_racing_a_churning_directory_completes_and_lists_what_vanished(tm
     assert "/srv/app/config.ini" in archived
 
 
+def test_a_mounted_pseudo_filesystem_changing_under_tar_is_no_live_change(tmp_path, monkeypatch):
+    # a live systemd host: tar archives /sys (sysfs's root, kept as the mount point) and its times move
+    root = make_root(tmp_path)
+    real_write_archive = scan_root.write_archive
+
+    def racing(root_, paths, fileobj, progress, live=None):
+        result = real_write_archive(root_, paths, fileobj, progress, live)
+        live.touched("/sys")
+        live.touched("/srv/app/config.ini")
+        return result
+
+    monkeypatch.setattr(scan_root, "write_archive", racing)
+    scan_root.scan(str(root), str(tmp_path / "out"), progress=Progress(quiet=True))
+    assert load(tmp_path / "out")["live"]["changed"]["paths"] == ["/srv/app/config.ini"]
+
+
 def test_tar_failing_for_another_reason_still_fails_the_scan(tmp_path, monkeypatch, capsys):
     root = make_root(tmp_path)
     secret = root / "srv/app/secret"
