@@ -199,11 +199,11 @@ def guest_scanner(cutover, booted, workdir):
     booted.ssh("mkdir -p /tmp/base")
     for name in ("report.yaml", "manifest.json.gz"):
         _put(booted, (cutover["dir"] / "scan2" / name).read_bytes(), "/tmp/base/" + name)
-    return "python3 /tmp/scan.pyz --since /tmp/base/report.yaml --quiesce postgresql -o "
+    return "python3 /tmp/scan.pyz --since /tmp/base/report.yaml"
 
 
 def _pglog_mark(vm):
-    return int(vm.ssh("sudo wc -l < %s" % PGLOG).stdout)
+    return len(vm.ssh("sudo cat %s" % PGLOG).stdout.splitlines())
 
 
 def _pglog_since(vm, mark):
@@ -224,7 +224,8 @@ def _first(lines, text):
 def test_quiesce_stops_postgresql_under_systemd_while_the_archive_is_written(booted, guest_scanner):
     vm = booted
     mark = _pglog_mark(vm)
-    r = vm.ssh("sudo " + guest_scanner + "/tmp/scan-q 2>&1; echo rc=$?", timeout=600)
+    # README's cutover command: auto finds the running cluster
+    r = vm.ssh("sudo %s --quiesce auto -o /tmp/scan-q 2>&1; echo rc=$?" % guest_scanner, timeout=600)
     assert r.stdout.rstrip().endswith("rc=0"), r.stdout[-3000:]
     assert "quiesce: postgresql running again, down" in r.stdout
     report = yaml.safe_load(vm.ssh("sudo cat /tmp/scan-q/report.yaml").stdout)
@@ -250,7 +251,8 @@ def test_quiesce_stops_postgresql_under_systemd_while_the_archive_is_written(boo
 def test_a_scan_killed_while_postgresql_is_stopped_starts_it_again(booted, guest_scanner):
     vm = booted
     mark = _pglog_mark(vm)
-    vm.ssh("sudo rm -rf /tmp/scan-k /tmp/scan-k.rc; sudo setsid sh -c '%s/tmp/scan-k > /tmp/scan-k.log 2>&1 & "
+    vm.ssh("sudo rm -rf /tmp/scan-k /tmp/scan-k.rc; sudo setsid sh -c '%s --quiesce postgresql -o /tmp/scan-k "
+           "> /tmp/scan-k.log 2>&1 & "
            "echo $! > /tmp/scan-k.pid; wait $!; echo $? > /tmp/scan-k.rc' </dev/null >/dev/null 2>&1 &"
            % guest_scanner)
     deadline = time.monotonic() + 180
