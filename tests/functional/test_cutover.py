@@ -244,7 +244,8 @@ def test_quiesce_stops_postgresql_under_systemd_while_the_archive_is_written(boo
     assert _first(log, "database system is ready to accept connections") is not None, log
     assert not [msg for _, msg in log if "interrupted" in msg or "crash" in msg or "redo starts" in msg], log
     # the archive was created and completed while the cluster was down
-    born, done = map(float, vm.ssh("sudo stat -c '%.9W %.9Y' /tmp/scan-q/overlay.tar.*").stdout.split())
+    archive = "/tmp/scan-q/" + report["overlay"]["archive"]
+    born, done = map(float, vm.ssh("sudo stat -c '%%.9W %%.9Y' %s" % archive).stdout.split())
     assert down <= born <= done <= up, (down, born, done, up)
 
 
