@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from .. import outputs
+from ..overlay import drain
 from ..errors import BuildError, InputError
 from ..report import load_report
 from ..scan.delta import needs_rebuild
@@ -59,6 +60,7 @@ def _members(report):
     try:
         with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
             names = ["/" + "/".join(p for p in m.name.split("/") if p not in ("", ".")) for m in tar]
+        drain(proc)
     finally:
         proc.stdout.close()
         proc.wait()

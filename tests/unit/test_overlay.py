@@ -65,6 +65,19 @@ def test_safe_archive_passes(tmp_path, compression):
     assert check_archive(path, "none" if not compression else "gzip") is None
 
 
+@pytest.mark.skipif(not shutil.which("zstd"), reason="needs zstd")
+def test_a_zstd_archive_with_padding_after_its_end_blocks_is_sound(tmp_path):
+    # GNU tar pads to its record size after the end-of-archive blocks; tarfile stops at those
+    # blocks, and a zstd still writing the rest must not be killed by the closed pipe (a sound
+    # archive failed "zstd could not decompress" depending on timing)
+    plain = make_tar(tmp_path / "o.tar", SAFE, "w")
+    with open(plain, "ab") as f:
+        f.write(b"\0" * (4 << 20))              # more than a pipe holds: zstd blocks in write()
+    subprocess.run(["zstd", "-q", "-f", str(plain), "-o", str(tmp_path / "o.tar.zst")], check=True)
+    for _ in range(3):
+        assert check_archive(tmp_path / "o.tar.zst", "zstd") is None
+
+
 def test_shipped_overlays_are_safe():
     from .helpers import EXAMPLES
     for name in ("debian12-web", "centos6-xen-pv"):
