@@ -22,8 +22,16 @@ def format_row(d):
     return head + ("  (%s)" % d.reason if d.reason else "")
 
 
+def _item(v):
+    # a route is a dict: to=... via=...
+    return " ".join("%s=%s" % kv for kv in v.items()) if isinstance(v, dict) else str(v)
+
+
 def _short(v):
-    text = " ".join(v) if isinstance(v, list) else str(v)
+    if isinstance(v, list):
+        text = (", " if any(isinstance(i, dict) for i in v) else " ").join(map(_item, v))
+    else:
+        text = _item(v)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -18,6 +18,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.support import fixture as fx  # noqa: E402
+from tests.support import richfixture as rf  # noqa: E402
 from tests.support.dibhost import cli  # noqa: E402
 
 EXT = {"openstack": "qcow2", "ec2": "raw", "azure": "vhd", "kvm": "qcow2"}
@@ -57,7 +58,8 @@ def workdir(tmp_path_factory):
     # images are GiBs each and pytest keeps three runs of temp dirs: keep only logs
     for image in list(tmp.glob("out-*/*.raw")) + list(tmp.glob("out-*/*.vhd")) + list(tmp.glob("out-*/*.qcow2")):
         image.unlink()
-    shutil.rmtree(tmp / "source", ignore_errors=True)
+    for root in ("source", "rich-source"):
+        shutil.rmtree(tmp / root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -75,14 +77,18 @@ def source(workdir, keypair):
     return fx.make_fixture(root, keypair[1])
 
 
-@pytest.fixture(scope="session")
-def report(workdir, source):
-    out = workdir / "scan"
+def _scan(root, out):
+    """The offline scan of the fixture root ``root`` into ``out``; its report.yaml."""
     if _reuse() and (out / "report.yaml").exists():
         return out / "report.yaml"
     shutil.rmtree(out, ignore_errors=True)
-    cli("scan", "--root", source.root, "-o", out, "-q")
+    cli("scan", "--root", root, "-o", out, "-q")
     return out / "report.yaml"
+
+
+@pytest.fixture(scope="session")
+def report(workdir, source):
+    return _scan(source.root, workdir / "scan")
 
 
 class Built:
@@ -95,6 +101,21 @@ class Built:
                 if (action is None or c["action"] == action) and (rule is None or c["rule"] == rule)]
 
 
+def _build(out, report, hostname, target, options=()):
+    """Build ``report`` for ``target`` into ``out`` (reused with DIB_MIGRATE_REUSE_BUILDS=1)."""
+    image = out / ("%s-%s.%s" % (hostname, target, EXT[target]))
+    reuse = _reuse() and image.exists()
+    start = time.monotonic()
+    if not reuse:
+        shutil.rmtree(out, ignore_errors=True)
+        cli("build", report, "--target", target, "-o", out, *options)
+    seconds = time.monotonic() - start
+    assert image.is_file(), "build wrote no %s (found: %s)" % (image, sorted(p.name for p in out.iterdir()))
+    plan = out / ("%s-%s.plan.json" % (hostname, target))
+    assert plan.is_file()
+    return Built(target, image, plan, seconds)
+
+
 _BUILDS = {}
 
 
@@ -102,20 +123,29 @@ _BUILDS = {}
 def build(workdir, report, source):
     """build(target) -> Built; each target is built at most once per session."""
     def get(target):
-        if target in _BUILDS:
-            return _BUILDS[target]
-        out = workdir / ("out-" + target)
-        image = out / ("%s-%s.%s" % (fx.HOSTNAME, target, EXT[target]))
-        reuse = _reuse() and image.exists()
-        start = time.monotonic()
-        if not reuse:
-            shutil.rmtree(out, ignore_errors=True)
-            cli("build", report, "--target", target, "-o", out)
-        seconds = time.monotonic() - start
-        assert image.is_file(), "build wrote no %s (found: %s)" % (
-            image, sorted(p.name for p in out.iterdir()))
-        plan = out / ("%s-%s.plan.json" % (fx.HOSTNAME, target))
-        assert plan.is_file()
-        _BUILDS[target] = Built(target, image, plan, seconds)
+        if target not in _BUILDS:
+            _BUILDS[target] = _build(workdir / ("out-" + target), report, fx.HOSTNAME, target)
         return _BUILDS[target]
     return get
+
+
+# --------------------------------------------------------------------------- the richer fixture (issue 11)
+@pytest.fixture(scope="session")
+def rich_source(workdir, keypair):
+    root = workdir / "rich-source"
+    if _reuse() and (root / rf.PAGE.lstrip("/")).exists():
+        return rf.load_rich_fixture(root)
+    if root.exists():
+        shutil.rmtree(root)
+    return rf.make_rich_fixture(root, keypair[1])
+
+
+@pytest.fixture(scope="session")
+def rich_report(workdir, rich_source):
+    return _scan(rich_source.root, workdir / "rich-scan")
+
+
+@pytest.fixture(scope="session")
+def rich_openstack(workdir, rich_report):
+    """The shop server built for OpenStack, uncompressed (the test's budget is minutes)."""
+    return _build(workdir / "out-rich-openstack", rich_report, rf.HOSTNAME, "openstack", ["--no-compress"])

@@ -5,16 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.dibhost import cli
+from tests.support.dibhost import compare_json as _compare
 from tests.support.imagecopy import altered_copy, enable_unit
 
 pytestmark = pytest.mark.functional
-
-
-def _compare(report, image, plan_path):
-    r = cli("compare", report, image, "--plan", plan_path, "--format", "json", check=False, timeout=600)
-    assert r.returncode in (0, 1), r.stderr
-    return r.returncode, json.loads(r.stdout)
 
 
 @pytest.mark.parametrize("target", ["openstack", "ec2"])

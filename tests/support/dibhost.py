@@ -5,6 +5,7 @@ security mirror, debootstrap cache) live in the product, ``dib_migrate.hostshims
 because `dib-migrate build` needs them too; tests only add the virtualenv's bin to PATH
 so ``disk-image-create`` is found when pytest runs from an unactivated venv (tox).
 """
+import json
 import os
 import subprocess
 import sys
@@ -29,3 +30,10 @@ def cli(*args, check=True, timeout=1800):
         raise AssertionError("dib-migrate %s exited %d\nstdout:\n%s\nstderr:\n%s"
                              % (" ".join(map(str, args)), r.returncode, r.stdout[-4000:], r.stderr[-6000:]))
     return r
+
+
+def compare_json(report, image, plan_path):
+    """`dib-migrate compare --format json`: (exit code, its JSON); bad input (exit 2) fails the test."""
+    r = cli("compare", report, image, "--plan", plan_path, "--format", "json", check=False, timeout=600)
+    assert r.returncode in (0, 1), r.stderr
+    return r.returncode, json.loads(r.stdout)

@@ -1,12 +1,18 @@
-"""A writable copy of a built raw image, changed by a test (a deliberately broken image)."""
+"""A writable copy of a built image, changed by a test (a deliberately broken image)."""
 import os
 import subprocess
 
+from dib_migrate.qemu import image_format
 
-def altered_copy(raw, workdir, mutate, name="broken.raw"):
-    """Copy ``raw`` to ``workdir/name``, mount its root read-write and call ``mutate(mountpoint)``."""
+
+def altered_copy(image, workdir, mutate, name="broken.raw"):
+    """Copy ``image`` as a raw disk to ``workdir/name``, mount its root read-write and call ``mutate(mountpoint)``."""
     copy = workdir / name
-    subprocess.run(["cp", "--sparse=always", str(raw), str(copy)], check=True)
+    fmt = image_format(image)
+    if fmt == "raw":
+        subprocess.run(["cp", "--sparse=always", str(image), str(copy)], check=True)
+    else:
+        subprocess.run(["qemu-img", "convert", "-f", fmt, "-O", "raw", str(image), str(copy)], check=True)
     loop = subprocess.run(["losetup", "-f", "--show", str(copy)], check=True, capture_output=True,
                           text=True).stdout.strip()
     mnt = workdir / (name + "-mnt")
