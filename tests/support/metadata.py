@@ -23,6 +23,17 @@ RELAY = Path(__file__).with_name("relay.py")
 AZURE_CHASSIS = "7783-7084-3265-9085-8269-3286-77"     # what ds-identify and waagent look for
 
 
+def walk_ec2_tree(node, names):
+    """The node of an EC2-style meta-data tree at ``names`` (``0`` is the first public key), or None."""
+    for name in names:
+        if name == "0" and isinstance(node, dict) and "0=dibm-key" in node:
+            name = "0=dibm-key"
+        if not isinstance(node, dict) or name not in node:
+            return None
+        node = node[name]
+    return node
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "dibm-metadata"
 
@@ -115,13 +126,9 @@ class OpenStackMetadata(Service):
             return 200, "\n".join(self.VERSIONS), "text/plain"
         parts = [p for p in path.split("/") if p]
         if parts[:2] in (["latest", "meta-data"], ["2009-04-04", "meta-data"]):
-            node = self.ec2_tree()
-            for name in parts[2:]:
-                if name == "0" and "0=dibm-key" in node:
-                    name = "0=dibm-key"
-                if not isinstance(node, dict) or name not in node:
-                    return 404, "not found\n", "text/plain"
-                node = node[name]
+            node = walk_ec2_tree(self.ec2_tree(), parts[2:])
+            if node is None:
+                return 404, "not found\n", "text/plain"
             if isinstance(node, dict):
                 listing = [k + ("/" if isinstance(v, dict) and not k.startswith("0=") else "") for k, v in node.items()]
                 return 200, "\n".join(listing), "text/plain"
@@ -206,13 +213,9 @@ class Ec2Imds(Service):
             return 200, "document", "text/plain"
         if rest[:1] != ["meta-data"]:
             return 404, "not found\n", "text/plain"
-        node = self.tree()
-        for name in rest[1:]:
-            if name == "0" and "0=dibm-key" in node:
-                name = "0=dibm-key"
-            if not isinstance(node, dict) or name not in node:
-                return 404, "not found\n", "text/plain"
-            node = node[name]
+        node = walk_ec2_tree(self.tree(), rest[1:])
+        if node is None:
+            return 404, "not found\n", "text/plain"
         if isinstance(node, dict):
             listing = [("0" if k == "0=dibm-key" and rest[-1:] == ["0"] else k) + ("/" if isinstance(v, dict)
                        and not k.startswith("0=") else "") for k, v in node.items()]
