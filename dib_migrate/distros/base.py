@@ -80,6 +80,12 @@ class Family(abc.ABC):
     sysv_enable = ("chkconfig {} on",)
     sysv_disable = ("chkconfig {} off",)
 
+    # what a package install rewrites in a root that already holds the package database (the rootfs
+    # strategy installs the kernel, loader and DIB's packages into the source's own tree): package ->
+    # globs of the files its triggers or scripts regenerate whenever other packages come or go. Only
+    # generated indexes and caches: never a file an admin edits (alternatives, /etc/shells are not here)
+    trigger_outputs = {"ldconfig": ("/etc/ld.so.cache", "/var/cache/ldconfig/*")}
+
     # kernel argument name -> why the family's initramfs must not get it (a target asks for it)
     unsafe_kernel_args = {}
 

@@ -48,6 +48,21 @@ class Debian(Family):
         # with its Depends (cloud-utils, qemu-utils, genisoimage, wget...): the bullseye cells' compare
         ("cloud-initramfs-growroot", "debootstrap", False),
     )
+    # package -> what its dpkg trigger (or the ucf registry) rewrites when other packages are installed;
+    # sgml-base's supercatalog.old: the bookworm rootfs cell of docs/matrix.md
+    trigger_outputs = {
+        "libc-bin": ("/etc/ld.so.cache", "/var/cache/ldconfig/*"),
+        "ucf": ("/var/lib/ucf/*",),
+        "sgml-base": ("/var/lib/sgml-base/*", "/etc/sgml/catalog", "/etc/sgml/catalog.old"),
+        "xml-core": ("/var/lib/xml-core/*", "/etc/xml/catalog", "/etc/xml/catalog.old"),
+        "man-db": ("/var/cache/man/*",),
+        "install-info": ("/usr/share/info/dir", "/usr/share/info/dir.old"),
+        "mailcap": ("/etc/mailcap",),
+        "shared-mime-info": ("/usr/share/mime/*",),
+        "fontconfig": ("/var/cache/fontconfig/*",),
+        "libglib2.0-0": ("/usr/lib/*/gio/modules/giomodule.cache", "/usr/share/glib-2.0/schemas/gschemas.compiled"),
+        "doc-base": ("/var/lib/doc-base/*",),
+    }
     # base's pre-install.d/03-baseline-tools
     dib_rootfs_packages = (("apt-transport-https", "base"), ("software-properties-common", "base"))
 

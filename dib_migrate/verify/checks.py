@@ -504,12 +504,25 @@ def _find_overlay(ctx, c):
     return None
 
 
-def package_state_paths():
-    """What a package install rewrites in a root that already holds its package database (the rootfs
-    strategy's): the databases and caches the scan's changed-files mode leaves out, ucf's registry and
-    the dynamic linker's cache."""
+def package_state_paths(plan):
+    """glob -> who rewrites it, for what a package install rewrites in a root that already holds its
+    package database (the rootfs strategy's): the databases and caches the scan's changed-files mode
+    leaves out, and the outputs of the family's package triggers (distros/: trigger_outputs)."""
+    from ..distros import distro_class
     from ..scan.overlay.selection import PACKAGE_DATABASES
-    return {d + "/*" for d in PACKAGE_DATABASES} | {"/var/lib/ucf/*", "/etc/ld.so.cache", "/var/cache/ldconfig/*"}
+    out = {d + "/*": "the package database" for d in PACKAGE_DATABASES}
+    for package, globs in distro_class(plan.family, plan.distro).trigger_outputs.items():
+        out.update((g, "%s's trigger" % package) for g in globs)
+    return out
+
+
+def package_state_path(plan, path):
+    """Who rewrites ``path`` when the build installs packages into the source tree, or None."""
+    if installs_into_the_source_tree(plan):
+        for pattern, who in package_state_paths(plan).items():
+            if fnmatch.fnmatch(path, pattern):
+                return who
+    return None
 
 
 def installs_into_the_source_tree(plan):
@@ -539,7 +552,7 @@ def _managed_paths(plan):
         # a template image regenerates these: only a kept identity must equal the source's
         paths |= {"/etc/machine-id", "/var/lib/dbus/machine-id", "/etc/ssh/ssh_host_*"}
     if installs_into_the_source_tree(plan):
-        paths |= package_state_paths()
+        paths |= set(package_state_paths(plan))
     for ch in plan.changes:
         if ch.action in ("write-hosts", "reset-adjtime", "cloud-config", "agent-config", "remove-file"):
             paths.add(ch.subject)

@@ -345,6 +345,27 @@ def test_rootfs_package_state_and_the_image_esp_line():
     assert not diffs["/var/lib/dpkg/status"].explained
 
 
+def test_rootfs_trigger_outputs_are_the_installs():
+    """The bookworm rootfs cell: installing the loader into the source's tree ran sgml-base's trigger, which
+    rewrote /var/lib/sgml-base/supercatalog.old; a trigger output is named with its package. A file an admin
+    chooses (an alternative, /etc/shells) stays a difference."""
+    rows = [("/var/lib/sgml-base/supercatalog.old", "content", "128 bytes", "159 bytes"),
+            ("/usr/share/info/dir", "content", "1", "2"), ("/etc/alternatives/editor", "target", "a", "b"),
+            ("/etc/shells", "content", "1", "2")]
+    kernel = Change("install-kernel", "grub-pc", "pkg-kernel", "loader injected")
+    rootfs = replace(plan(kernel), strategy="rootfs")
+    diffs = {d.subject: d for d in differences(facts(), facts(), rootfs, overlay_rows=rows)}
+    sgml = diffs["/var/lib/sgml-base/supercatalog.old"]
+    assert sgml.rule == "pkg-kernel" and "sgml-base's trigger" in sgml.reason
+    assert "install-info's trigger" in diffs["/usr/share/info/dir"].reason
+    assert not diffs["/etc/alternatives/editor target"].explained
+    assert not diffs["/etc/shells"].explained
+    # a family without that trigger (redhat has no sgml-base): still a difference
+    rpm = replace(rootfs, family="redhat", distro="rocky")
+    diffs = {d.subject: d for d in differences(facts(), facts(), rpm, overlay_rows=rows[:1])}
+    assert not diffs["/var/lib/sgml-base/supercatalog.old"].explained
+
+
 def test_system_bytecode_is_the_rebuilds():
     """bullseye: 43 .pyc files under /usr/lib/python3.9/__pycache__ differed (the image's interpreter compiled the
     rebuilt packages' modules); bytecode of the server's own code stays a difference."""

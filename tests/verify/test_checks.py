@@ -108,6 +108,9 @@ def test_rootfs_package_state_is_left_to_the_build():
                 changes=(Change("install-kernel", "grub-efi-amd64", "pkg-kernel", "r"),))
     managed = checks._managed_paths(plan)
     assert {"/var/lib/dpkg/*", "/var/cache/debconf/*", "/etc/ld.so.cache"} <= managed
+    # the bookworm rootfs cell: sgml-base's trigger rewrote its supercatalog (the family's trigger_outputs)
+    assert checks.package_state_path(plan, "/var/lib/sgml-base/supercatalog.old") == "sgml-base's trigger"
+    assert checks.package_state_path(plan, "/etc/shells") is None
     assert "/var/lib/dpkg/*" not in checks._managed_paths(replace(plan, strategy="packages"))
     assert "/var/lib/dpkg/*" not in checks._managed_paths(replace(plan, changes=()))
 
