@@ -101,6 +101,16 @@ def _remove_file(c, f, plan):
     _append(f, "network/remove", c.subject)
 
 
+def _absent(c, f, plan):
+    for path in c.data["paths"]:
+        _append(f, "overlay/absent", path)
+
+
+def _residue(c, f, plan):
+    for path in c.data["paths"]:
+        _append(f, "base/residue", path)
+
+
 def _kernel_args(c, f, plan):
     f["boot/cmdline"] = (f.get("boot/cmdline", "").strip() + " " + " ".join(c.data["args"])).strip() + "\n"
 
@@ -191,6 +201,12 @@ ACTIONS = {a.name: a for a in (
     Action("skip-esp", "files", "skip", "migrate-overlay",
            "subject: /boot/efi (left out of the overlay and the rootfs); data: files, bytes, firmware",
            ("overlay/exclude",), _skip_esp),
+    Action("remove-absent-files", "files", "remove", "migrate-overlay",
+           "subject: package; data: paths (files or directories it installs that the source lacks)",
+           ("overlay/absent",), _absent),
+    Action("remove-build-residue", "files", "remove", "migrate-base",
+           "subject: diskimage-builder; data: paths (its tools and settings, removed at cleanup), kept (named, "
+           "left in the image)", ("base/residue",), _residue),
     Action("prune-etc-links", "files", "prune", "migrate-overlay",
            "subject: /etc; data: keep (the source's links), skip (dirs left alone)",
            ("overlay/etc-symlinks", "overlay/etc-skip"), _prune_links),

@@ -130,3 +130,8 @@ def carried_under(archive, compression, directory):
     prefix = directory.rstrip("/") + "/"
     hits = [size for path, size in _members(str(archive), compression) if path.startswith(prefix)]
     return len(hits), sum(hits)
+
+
+def carries(archive, compression, path):
+    """Whether the archive holds ``path`` itself."""
+    return any(p == path for p, _size in _members(str(archive), compression))

@@ -105,6 +105,18 @@ class Overlay:
     bytes: int = 0
     compression: str = "gzip"
     setuid: Tuple[str, ...] = ()     # setuid/setgid files the archive carries: the Plan lists them
+    # trees and patterns the scan's walk left out; None: not recorded (the overlay is not known complete)
+    left_out: Optional[Tuple[Tuple[str, ...], Tuple[str, ...]]] = None
+
+    def complete_at(self, path):
+        """Whether the scan saw ``path``'s place: a changed-files walk that records what it left out, and
+        ``path`` outside those trees and patterns (an unowned file not carried was not on the source)."""
+        import fnmatch
+        if self.mode != "changed" or self.left_out is None:
+            return False
+        trees, patterns = self.left_out
+        return not any(path == t or path.startswith(t.rstrip("/") + "/") for t in trees) and not any(
+            fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, p.rstrip("/") + "/*") for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -166,6 +178,8 @@ class Report:
     groups: Tuple[Account, ...]
     overlay: Optional[Overlay]
     etc_symlinks: Optional[Tuple[str, ...]] = None   # None: the scan did not record them
+    # (path, package or None) a package installs and the source lacks (its admin removed them)
+    absent_package_files: Tuple[Tuple[str, Optional[str]], ...] = ()
     stateful: Tuple[StatefulService, ...] = ()
     live: Optional[LiveChanges] = None
     quiesced: Tuple[Tuple[str, float], ...] = ()     # (service, downtime in s) stopped during the scan
@@ -278,8 +292,10 @@ def _load_overlay(path, data):
     problem, privileged = inspect_archive(archive, compression, ov["mode"])
     if problem:
         raise InputError(path, "overlay.archive", ov["archive"], problem)
+    left = ov.get("left_out")
     return Overlay(path=archive, sha256=ov["sha256"], mode=ov["mode"], files=ov.get("files", 0),
-                   bytes=ov.get("bytes", 0), compression=compression, setuid=privileged)
+                   bytes=ov.get("bytes", 0), compression=compression, setuid=privileged,
+                   left_out=(tuple(left.get("trees") or ()), tuple(left.get("patterns") or ())) if left else None)
 
 
 def read_yaml(path, what="report"):
@@ -334,6 +350,7 @@ def load_report(path):
         groups=tuple(Account(g["name"], g["gid"]) for g in data["groups"]),
         overlay=_load_overlay(path, data),
         etc_symlinks=tuple(data["etc_symlinks"]) if "etc_symlinks" in data else None,
+        absent_package_files=tuple((a["path"], a.get("package")) for a in data.get("absent_package_files") or ()),
         stateful=tuple(StatefulService(e["kind"], e["service"], e["data_dir"], e["running"], e["bytes"],
                                        e.get("version")) for e in data.get("stateful") or ()),
         live=_load_live(data.get("live")),

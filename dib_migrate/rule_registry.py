@@ -76,6 +76,12 @@ OVERLAY = _rule("overlay", "files", "the server's own files over the image with 
                 "kept (moved to a free id where the source uses theirs)", BEYOND)
 OVERLAY_LINKS = _rule("overlay-links", "files", "links the rebuild's install scripts create under /etc that the "
                       "source did not have (a default site it had disabled) are removed", BEYOND)
+DIB_RESIDUE = _rule("dib-residue", "files", "what DIB's elements leave in every image besides packages: its build "
+                    "tools, package maps and apt settings are removed after the build; its manifests and the new "
+                    "filesystem's lost+found stay, named", BEYOND)
+OVERLAY_ABSENT = _rule("overlay-absent", "files", "files a package installs that the source lacks (its admin "
+                       "removed them: a cron job, a conffile, a default page) are removed from the rebuilt image; "
+                       "boot files (kernel modules, firmware, /boot) are kept and named", BEYOND)
 OVERLAY_ESP = _rule("overlay-esp", "files", "the source's EFI system partition (/boot/efi) is not laid from the "
                     "scan: the image's boot loader installs GRUB EFI on the image's own ESP, on the removable path "
                     "a new machine's firmware boots without an NVRAM entry", BEYOND)

@@ -24,7 +24,8 @@ from ..verify import load_plan
 from ..verify.image import open_image
 from .diff import AREAS, Difference, differences  # noqa: F401
 from .facts import dpkg_owners, root_facts
-from .overlay import member_rows
+from .extras import extra_rows
+from .overlay import absent_rows, compared_elsewhere, member_rows
 
 __all__ = ["compare", "compare_root", "Difference", "AREAS"]
 
@@ -39,17 +40,19 @@ def compare_root(report, root, plan, overlay=None):
         plan = load_plan(plan)
     image = root_facts(root)
     layers = report.layers(overlay)
-    rows, sysctl, ident = ([], None, None)
+    rows, sysctl, ident, seen = ([], None, None, set())
     if layers is not None:
-        rows, sysctl, ident = member_rows(layers, root)
+        rows, sysctl, ident = member_rows(layers, root, seen)
         from .facts import resolv
         source = dict(source, resolv=resolv(ident.pop("resolv")))
         if plan.identity == "keep" and ident["machine_id"] is None and not ident["ssh_host_keys"]:
             ident = None     # the scan carried no identity (--exclude-secrets): nothing to compare
+    rows = rows + absent_rows(source, root)
     from ..scan.scanner import Root
     owners = dpkg_owners(Root(str(root)), ("/etc/sysctl.d/", "/usr/lib/sysctl.d/", "/lib/sysctl.d/"))
+    extra, context = extra_rows(source, root, seen, skip=compared_elsewhere) if layers is not None else ([], None)
     return differences(source, image, plan, rows, source_sysctl=sysctl, source_identity=ident,
-                       image_owners=owners)
+                       image_owners=owners, extra_rows=extra, extra_context=context)
 
 
 def compare(report_path, image_path, plan, overlay=None):

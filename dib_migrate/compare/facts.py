@@ -71,17 +71,22 @@ def dpkg_relations(records):
     return out
 
 
-def dpkg_owners(root, prefixes):
-    """path -> package, for the files of every package under ``prefixes`` (dpkg's .list files)."""
+def dpkg_owners(root, prefixes, every=False):
+    """path -> package, for the files of every package under ``prefixes`` (dpkg's .list files);
+    ``every``: path -> [package, ...] (a directory has many)."""
     info = root.host("/var/lib/dpkg/info")
     out = {}
-    for f in glob.glob(os.path.join(info, "*.list")):
+    for f in sorted(glob.glob(os.path.join(info, "*.list"))):
         pkg = os.path.basename(f)[:-5].split(":")[0]
         try:
             with open(f, errors="surrogateescape") as fh:
                 for line in fh:
                     path = line.rstrip("\n")
-                    if path.startswith(prefixes):
+                    if not path.startswith(prefixes) or path == "/.":
+                        continue
+                    if every:
+                        out.setdefault(path, []).append(pkg)
+                    else:
                         out.setdefault(path, pkg)
         except OSError:
             continue

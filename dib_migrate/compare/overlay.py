@@ -32,19 +32,19 @@ def _host_kind(st):
             else "file" if stat.S_ISREG(st.st_mode) else "other")
 
 
-def _compared_elsewhere(path, kind):
+def compared_elsewhere(path, kind):
     """Facts compared as such (accounts, fstab, identity, ...; unit states as services), not as files."""
     return path in FACT_PATHS or bool(FACT_PATTERNS.match(path)) or (kind == "symlink" and SERVICE_LINKS.match(path)) \
         or (kind == "dir" and SERVICE_DIRS.match(path))
 
 
-def member_rows(layers, root):
+def member_rows(layers, root, seen=None):
     """(path, what, source, image) for every overlay member the image does not have as the source had it.
 
     ``layers``: the image's archives (a resync.record.Layers). ``what`` is missing, type,
     content, target (a symlink's), mode, owner, or present (deleted by a delta). Also returns
     the source facts the archives hold: ({sysctl key: (value, file)}, {"machine_id",
-    "ssh_host_keys", "resolv"}).
+    "ssh_host_keys", "resolv"}). ``seen``, a set, gets every member's path.
     """
     from .facts import _sysctl_lines, SYSCTL_DIRS
     rows, sysctl_files, ident = [], {}, {"machine_id": None, "ssh_host_keys": {}, "resolv": None}
@@ -52,6 +52,8 @@ def member_rows(layers, root):
     for path, m, tar, _layer in layers.members():
         if path == "/":
             continue
+        if seen is not None:
+            seen.add(path)
         if m.isfile() and (path == "/etc/sysctl.conf" or os.path.dirname(path) in SYSCTL_DIRS
                            and path.endswith(".conf")):
             sysctl_files[path] = tar.extractfile(m).read().decode("utf-8", "surrogateescape")
@@ -63,7 +65,7 @@ def member_rows(layers, root):
             words = tar.extractfile(m).read().decode("utf-8", "replace").split()
             if len(words) >= 2:
                 ident["ssh_host_keys"][os.path.basename(path)] = hashlib.sha256(words[1].encode()).hexdigest()[:16]
-        if _compared_elsewhere(path, _kind(m)):
+        if compared_elsewhere(path, _kind(m)):
             continue
         host = os.path.join(root, path.lstrip("/"))
         try:
@@ -89,7 +91,7 @@ def member_rows(layers, root):
             rows.append((path, "owner", "%d:%d" % (m.uid, m.gid), "%d:%d" % (st.st_uid, st.st_gid)))
     for path in sorted(layers.gone):
         host = os.path.join(root, path.lstrip("/"))
-        if os.path.lexists(host) and not _compared_elsewhere(path, _host_kind(os.lstat(host))):
+        if os.path.lexists(host) and not compared_elsewhere(path, _host_kind(os.lstat(host))):
             rows.append((path, "present", None, _host_kind(os.lstat(host))))
     sysctl = {}
     names = {}
@@ -102,6 +104,17 @@ def member_rows(layers, root):
     for key, value in _sysctl_lines(sysctl_files.get("/etc/sysctl.conf")):
         sysctl[key] = (value, "/etc/sysctl.conf")
     return rows, sysctl, ident
+
+
+def absent_rows(source, root):
+    """(path, "present", None, kind) for each path the source's packages install, that the source lacks
+    (the report's absent_package_files) and that the image has."""
+    rows = []
+    for item in source.get("absent_package_files") or ():
+        host = os.path.join(str(root), item["path"].lstrip("/"))
+        if os.path.lexists(host):
+            rows.append((item["path"], "present", None, _host_kind(os.lstat(host))))
+    return rows
 
 
 def readable(archive):

@@ -86,6 +86,21 @@ class Family(abc.ABC):
     # generated indexes and caches: never a file an admin edits (alternatives, /etc/shells are not here)
     trigger_outputs = {"ldconfig": ("/etc/ld.so.cache", "/var/cache/ldconfig/*")}
 
+    # package (a glob) -> what its maintainer scripts create outside its file list (compare explains
+    # such a file of the image by the install of a package the image adds)
+    script_outputs = {}
+    # package -> content its scripts put in place once, outside its file list, for the admin to replace or
+    # delete (a web server's default page): where the source has none, the rebuilt image must not either
+    default_content = {}
+    # what DIB's own elements leave in every image besides packages: its build tools and maps, removed
+    # after the build (unless the source has a file of that name), and what stays, named
+    dib_residue = ("/usr/local/bin/dib-init-system", "/usr/local/bin/extract-image", "/usr/local/bin/install-packages",
+                   "/usr/local/bin/package-installs", "/usr/local/bin/package-installs-squash",
+                   "/usr/local/bin/package-installs-v2", "/usr/local/bin/package-uninstalls", "/usr/local/bin/pkg-map",
+                   "/usr/share/pkg-map")
+    dib_kept = {"/etc/dib-manifests": "DIB's record of what it built the image from (its manifests element)",
+                "/lost+found": "made by mkfs on the image's new root filesystem"}
+
     # kernel argument name -> why the family's initramfs must not get it (a target asks for it)
     unsafe_kernel_args = {}
 

@@ -63,6 +63,24 @@ class Debian(Family):
         "libglib2.0-0": ("/usr/lib/*/gio/modules/giomodule.cache", "/usr/share/glib-2.0/schemas/gschemas.compiled"),
         "doc-base": ("/var/lib/doc-base/*",),
     }
+    script_outputs = {
+        "ca-certificates": ("/etc/ca-certificates.conf", "/usr/local/share/ca-certificates"),
+        "locales": ("/etc/locale.gen", "/usr/lib/locale/locale-archive", "/etc/default/locale"),
+        "kmod": ("/etc/modules",),
+        "udev": ("/usr/lib/udev/hwdb.bin", "/etc/udev/hwdb.bin"),
+        "python3": ("/etc/python3", "/var/lib/python"),
+        "python3.*-minimal": ("/usr/local/lib/python3.*",),
+    }
+    default_content = {
+        "apache2": ("/var/www/html/index.html",),
+        "nginx-common": ("/var/www/html/index.nginx-debian.html",),
+    }
+    # the debian-minimal and dpkg elements' apt settings: no Recommends, no translations, the build's
+    # mirror beside the source's own sources.list (apt would warn of every source configured twice)
+    dib_residue = Family.dib_residue + (
+        "/etc/apt/apt.conf.d/95disable-recommends", "/etc/apt/apt.conf.d/95no-translations",
+        "/etc/apt/sources.list.d/default.list", "/etc/apt/sources.list.d/security.list",
+        "/etc/apt/sources.list.d/updates.list", "/etc/apt/sources.list.d/.list")
     # base's pre-install.d/03-baseline-tools
     dib_rootfs_packages = (("apt-transport-https", "base"), ("software-properties-common", "base"))
 

@@ -33,6 +33,14 @@ class Context:
         from ..overlay import carried_under
         return carried_under(ov.path, ov.compression, directory)
 
+    def carries(self, path):
+        """Whether the scan's overlay holds ``path`` (a file of the source's, laid in the image)."""
+        ov = self.report.overlay
+        if ov is None:
+            return False
+        from ..overlay import carries
+        return carries(ov.path, ov.compression, path)
+
     def interface_names(self):
         """source name -> name in the image.
 

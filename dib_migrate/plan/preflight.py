@@ -77,6 +77,12 @@ def warnings(ctx):
         if "crypt" in e.spec or "luks" in e.spec.lower() or e.fstype in ("crypto_LUKS",):
             yield Warning(R.PREFLIGHT_CRYPT, "fstab line %d uses an encrypted volume (%s): it cannot be carried "
                           "over" % (e.index, e.spec))
+    from .rules.files import boot_path
+    kept = [p for p, _package in r.absent_package_files if boot_path(p)]
+    if kept and o.strategy == "packages":
+        yield Warning(R.OVERLAY_ABSENT, "%d package path(s) absent from the source are kept in the image, which "
+                      "boots its own kernel on new hardware: %s%s" % (len(kept), ", ".join(kept[:3]),
+                                                                      ", ..." if len(kept) > 3 else ""))
     if r.overlay is not None and r.overlay.setuid:
         shown = r.overlay.setuid[:20]
         more = len(r.overlay.setuid) - len(shown)

@@ -125,7 +125,9 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
             root, mode, live, package_files, fmt, hollow, skip, excludes, exclude_secrets, outdir, progress, report)
     report["overlay"] = {"archive": archive_name, "sha256": digest, "files": selection.files,
                          "bytes": selection.bytes, "mode": live.mode or mode,
-                         "excluded_secrets": bool(exclude_secrets)}
+                         "excluded_secrets": bool(exclude_secrets),
+                         # what the walk did not look into: compare knows the rest of the tree was seen
+                         "left_out": {"trees": sorted(set(hollow) | set(skip)), "patterns": list(excludes)}}
     report["overlay"]["manifest"] = live.finish(report, selection.paths, outdir, skip, hollow, list(excludes),
                                                 private_tempfile)
 
@@ -166,6 +168,10 @@ def _select_and_archive(root, mode, live, package_files, fmt, hollow, skip, excl
             verify.update(files=package_files.verified_files, hashed=package_files.hashed_files,
                           skipped=package_files.skipped_files)
         report["scanner"]["verify"] = verify
+        report["absent_package_files"] = package_files.absent_list()
+        if report["absent_package_files"]:
+            progress.phase("%d package files or directories are absent from the source (removed by its admin)"
+                           % len(report["absent_package_files"]))
     selection.finalize(package_files.changed if package_files else set())
     if selection.secrets:
         progress.phase("left out %d secret files (--exclude-secrets)" % len(selection.secrets))

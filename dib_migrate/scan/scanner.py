@@ -37,7 +37,8 @@ from .packages.dpkg_verify import (  # noqa: F401
     dpkg_diversions, dpkg_package_files, install_times, md5_matches, unchanged_since_install)
 from .packages.files import PackageFiles  # noqa: F401
 from .packages.rpm import (  # noqa: F401
-    RPM_QUERY_FORMAT, RPM_VERIFY, parse_rpm_files, parse_rpm_qa, parse_rpm_verify, rpm_command, rpm_package_files)
+    RPM_QUERY_FORMAT, RPM_VERIFY, parse_rpm_files, parse_rpm_missing, parse_rpm_qa, parse_rpm_verify, rpm_command,
+    rpm_package_files)
 from .platform import DMI_VENDORS, detect_firmware, detect_virtualization  # noqa: F401
 from .progress import Progress, human_bytes  # noqa: F401
 from .root import Root, check_linux_root  # noqa: F401

@@ -394,6 +394,20 @@ def _prune_links(ctx, c):
                        else "no /etc link beyond the source's")
 
 
+@check("remove-absent-files")
+def _absent_files(ctx, c):
+    present = [p for p in c.data["paths"] if ctx.lexists(p)]
+    return not present, ("present: %s" % ", ".join(present[:5]) if present
+                         else "%d path(s) absent, as on the source" % len(c.data["paths"]))
+
+
+@check("remove-build-residue")
+def _residue(ctx, c):
+    present = [p for p in c.data["paths"] if ctx.lexists(p)]
+    return not present, ("left in the image: %s" % ", ".join(present[:5]) if present
+                         else "%d path(s) of the build removed" % len(c.data["paths"]))
+
+
 @check("selinux-relabel")
 def _selinux(ctx, c):
     ok = ctx.lexists(c.subject)
@@ -522,6 +536,15 @@ def package_state_path(plan, path):
         for pattern, who in package_state_paths(plan).items():
             if fnmatch.fnmatch(path, pattern):
                 return who
+    return None
+
+
+def trigger_output(plan, path):
+    """Which package's trigger regenerates ``path`` whenever packages are installed, or None."""
+    from ..distros import distro_class
+    for package, globs in distro_class(plan.family, plan.distro).trigger_outputs.items():
+        if any(fnmatch.fnmatch(path, g) for g in globs):
+            return package
     return None
 
 

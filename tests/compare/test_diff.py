@@ -376,3 +376,27 @@ def test_system_bytecode_is_the_rebuilds():
     assert diffs[rows[0][0]].rule == "pkg-rebuild"
     assert not diffs[rows[1][0]].explained
     assert not only(differences(facts(), facts(), plan(), overlay_rows=rows[:1])).explained
+
+
+def test_absent_package_files_present_in_the_image():
+    """A file the source's admin removed from a package that the image has: a difference, unless it is a boot path
+    the Plan keeps (warned under overlay-absent)."""
+    from dib_migrate.compare.overlay import absent_rows
+    from dib_migrate.plan.model import Warning
+    import tempfile
+    import os
+    with tempfile.TemporaryDirectory() as root:
+        os.makedirs(os.path.join(root, "etc/cron.daily"))
+        open(os.path.join(root, "etc/cron.daily/man-db"), "w").close()
+        os.makedirs(os.path.join(root, "usr/lib/modules/6.1/foo.ko"))
+        source = {"absent_package_files": [{"path": "/etc/cron.daily/man-db", "package": "man-db"},
+                                           {"path": "/etc/cron.weekly/man-db", "package": "man-db"},
+                                           {"path": "/usr/lib/modules/6.1/foo.ko", "package": "linux-image"}]}
+        rows = absent_rows(source, root)
+    assert rows == [("/etc/cron.daily/man-db", "present", None, "file"),
+                    ("/usr/lib/modules/6.1/foo.ko", "present", None, "dir")]
+    kept = Warning("overlay-absent", "1 package path(s) absent from the source are kept in the image")
+    p = replace(plan(Change("remove-absent-files", "man-db", "overlay-absent", "r", {"paths": []})), warnings=(kept,))
+    diffs = {d.subject: d for d in differences(facts(), facts(), p, overlay_rows=rows)}
+    assert not diffs["/etc/cron.daily/man-db present"].explained
+    assert diffs["/usr/lib/modules/6.1/foo.ko present"].rule == "overlay-absent"

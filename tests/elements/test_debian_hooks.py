@@ -1,5 +1,6 @@
 """Every migrate-* hook on a real Debian 12 root with the debian12-web Plan data."""
 import os
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -14,6 +15,7 @@ pytestmark = [pytest.mark.rootfs,
               pytest.mark.skipif(not have_debootstrap(), reason="needs root and debootstrap")]
 
 KVER = "6.1.0-99-amd64"
+ABSENT = ("/etc/cron.daily/dpkg", "/usr/share/doc/dpkg", "/etc/never-there")
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +23,15 @@ def built(tmp_path_factory):
     """One root, every hook in DIB's order; the tests below read the result."""
     tmp = tmp_path_factory.mktemp("deb")
     root = debian_root(tmp / "root", include=PACKAGES)
-    data = render_data(EXAMPLES / "debian12-web/report.yaml", "openstack", tmp / "render")
+    # the source's admin removed a package's cron job and its documentation directory (overlay-absent)
+    src = tmp / "source"
+    src.mkdir()
+    shutil.copy(EXAMPLES / "debian12-web/overlay.tar.gz", src)
+    report = yaml.safe_load((EXAMPLES / "debian12-web/report.yaml").read_text())
+    report["absent_package_files"] = [{"path": p, "package": "dpkg"} for p in ABSENT]
+    (src / "report.yaml").write_text(yaml.safe_dump(report))
+    data = render_data(src / "report.yaml", "openstack", tmp / "render")
+    assert all(os.path.lexists(root / p.lstrip("/")) for p in ABSENT[:2])     # the rebuild installed them
     # what the rebuilt image has that the source did not: a shifted uid/gid for "deploy"
     # (source 1001) owning a file, a setgid file of a shifted group (ssh-agent, _ssh 103 -> 102),
     # a MAC-bound udev rule, cloud-init's config dir, a kernel without initramfs
@@ -64,6 +74,12 @@ def built(tmp_path_factory):
         (root / "etc/fstab").write_text("LABEL=cloudimg-rootfs / ext4 errors=remount-ro 0 1\n")
         hooks.run_element("finalise.d", "migrate-fstab")
         hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
+        # what DIB's own elements leave behind (its package tools, the dpkg element's apt settings)
+        for residue in ("usr/local/bin/pkg-map", "etc/apt/apt.conf.d/95disable-recommends"):
+            (root / residue).parent.mkdir(parents=True, exist_ok=True)
+            (root / residue).write_text("dib\n")
+        (root / "usr/share/pkg-map").mkdir(parents=True, exist_ok=True)
+        hooks.run("finalise.d", "89-migrate-base-residue")
         enabled = {}
         for unit in ("libvirtd", "ssh", "networking", "nginx", "netfilter-persistent"):
             res = subprocess.run(["systemctl", "--root", str(root), "is-enabled", unit],
@@ -149,6 +165,22 @@ def test_network_written_mac_bindings_removed(built):
     assert not (root / "etc/udev/rules.d/70-persistent-net.rules").exists()
 
 
+def test_package_files_the_source_lacks_are_removed(built):
+    root, data = built["root"], built["data"]
+    assert (data / "overlay/absent").read_text().split() == list(ABSENT)
+    for path in ABSENT:
+        assert not os.path.lexists(root / path.lstrip("/")), path
+    assert (root / "usr/bin/dpkg").exists() and (root / "usr/share/doc/apt").is_dir()
+
+
+def test_dib_residue_removed(built):
+    root, data = built["root"], built["data"]
+    assert "/usr/local/bin/pkg-map" in (data / "base/residue").read_text().split()
+    for residue in ("usr/local/bin/pkg-map", "etc/apt/apt.conf.d/95disable-recommends", "usr/share/pkg-map"):
+        assert not os.path.lexists(root / residue), residue
+    assert (root / "usr/local/bin").is_dir() and (root / "etc/apt/apt.conf.d").is_dir()
+
+
 def test_cloud_init_config(built):
     cfg = built["root"] / "etc/cloud/cloud.cfg.d"
     assert (cfg / "91-dib-migrate.cfg").read_text() == (built["data"] / "cloud/cloud.cfg").read_text()
@@ -193,6 +225,12 @@ def test_hooks_are_idempotent(built, tmp_path):
     with Chroot(root):
         hooks.run_element("finalise.d", "migrate-fstab")
         hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
+        # what DIB's own elements leave behind (its package tools, the dpkg element's apt settings)
+        for residue in ("usr/local/bin/pkg-map", "etc/apt/apt.conf.d/95disable-recommends"):
+            (root / residue).parent.mkdir(parents=True, exist_ok=True)
+            (root / residue).write_text("dib\n")
+        (root / "usr/share/pkg-map").mkdir(parents=True, exist_ok=True)
+        hooks.run("finalise.d", "89-migrate-base-residue")
     assert (root / "etc/fstab").read_text() == fstab
     assert (root / "etc/default/grub").read_text() == grub
     assert Path(root / "usr/share/initramfs-tools/modules.d/dib-migrate").read_text().count("virtio_blk") == 1
@@ -221,6 +259,12 @@ def test_target_args_once_on_the_kernel_line(built):
     hooks.root, hooks.dir = root, root / "tmp/in_target.d"
     with Chroot(root):
         hooks.run("finalise.d", "60-migrate-bootloader", env={"DIB_ROOT_LABEL": "cloudimg-rootfs"})
+        # what DIB's own elements leave behind (its package tools, the dpkg element's apt settings)
+        for residue in ("usr/local/bin/pkg-map", "etc/apt/apt.conf.d/95disable-recommends"):
+            (root / residue).parent.mkdir(parents=True, exist_ok=True)
+            (root / residue).write_text("dib\n")
+        (root / "usr/share/pkg-map").mkdir(parents=True, exist_ok=True)
+        hooks.run("finalise.d", "89-migrate-base-residue")
     grub = (root / "etc/default/grub").read_text()
     keys = [ln.split("=", 1)[0] for ln in grub.splitlines() if ln.startswith("GRUB_CMDLINE_LINUX")]
     assert sorted(keys) == ["GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"], grub

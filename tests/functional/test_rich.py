@@ -46,8 +46,9 @@ s active; systemctl is-active {custom} {disabled} cron apache2 postgresql networ
 s sysctl; cat /proc/sys/vm/swappiness /proc/sys/net/ipv4/tcp_keepalive_time
 s cron; cat {cron}
 s sudoers; sudo -n cat {sudoers}
+s removed; test -e {removed} && echo present || echo absent
 """.format(bond=rf.BOND, custom=rf.CUSTOM_TIMER, disabled=rf.DISABLED_TIMER, cron=rf.CRON_FILE,
-           sudoers=rf.SUDOERS_FILE)
+           sudoers=rf.SUDOERS_FILE, removed=rf.REMOVED_PACKAGE_FILE)
 
 
 # --------------------------------------------------------------------------- compare (before the VM starts:
@@ -66,6 +67,8 @@ def test_altered_rich_image_is_unexplained(rich_openstack, rich_report, workdir)
         enable_unit(mnt, rf.DISABLED_TIMER, target="timers.target")
         with open(mnt / rf.PAGE.lstrip("/"), "a") as f:
             f.write("<!-- changed -->\n")
+        # and the package file the admin had deleted is back
+        (mnt / rf.REMOVED_PACKAGE_FILE.lstrip("/")).write_text("#!/bin/sh\n")
     broken = altered_copy(rich_openstack.image, workdir, mutate, name="rich-altered.raw")
     try:
         rc, out = compare_json(rich_report, broken, rich_openstack.plan_path)
@@ -73,7 +76,8 @@ def test_altered_rich_image_is_unexplained(rich_openstack, rich_report, workdir)
         broken.unlink()
     bad = {(d["area"], d["subject"]) for d in out["differences"] if not d["explained"]}
     assert rc == 1
-    assert bad == {("services", rf.DISABLED_TIMER), ("files", rf.PAGE)}, bad
+    assert bad == {("services", rf.DISABLED_TIMER), ("files", rf.PAGE),
+                   ("files", rf.REMOVED_PACKAGE_FILE + " present")}, bad
 
 
 # --------------------------------------------------------------------------- the booted image
@@ -127,10 +131,9 @@ def test_php_page_shows_the_database_rows(shop, rich_source):
     assert [ln for ln in text.splitlines() if ln.startswith("<p>")] == rich_source.rows(), text
 
 
-@pytest.mark.xfail(strict=True, reason="the admin deleted Apache's default /var/www/html/index.html; the rebuild's "
-                                       "apache2 postinst writes it again, so / serves Apache's default page; neither "
-                                       "the Plan nor compare names it (compare reads only the overlay's files)")
 def test_site_root_serves_the_shop_as_on_the_source(shop, rich_source):
+    """The admin deleted Apache's default index.html; the rebuild's apache2 postinst writes it again and / would
+    serve Apache's page: the Plan removes it (overlay-absent, the family's default_content)."""
     status, text = _get(shop, "/")
     assert status == 200 and rich_source.rows()[0] in text, text[:200]
 
@@ -146,6 +149,14 @@ def test_identity_and_access_kept(shop, facts, rich_source):
     r = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(shop.ports[22]), "127.0.0.1"],
                        capture_output=True, text=True, timeout=30)
     assert rich_source.host_key_pub.split()[1] in r.stdout, r.stdout
+
+
+def test_a_package_file_the_admin_removed_stays_removed(facts, rich_report):
+    """overlay-absent: the scan names apache2's daily cron job the admin deleted; the image has none."""
+    import yaml
+    absent = yaml.safe_load(rich_report.read_text())["absent_package_files"]
+    assert {"path": rf.REMOVED_PACKAGE_FILE, "package": "apache2"} in absent, absent
+    assert facts["removed"] == "absent"
 
 
 def test_units_in_the_sources_states(facts):

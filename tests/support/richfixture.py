@@ -43,6 +43,8 @@ SYSCTL = {"vm.swappiness": "13", "net.ipv4.tcp_keepalive_time": "321"}
 SYSCTL_FILE = "/etc/sysctl.d/60-shop.conf"
 SUDOERS_FILE = "/etc/sudoers.d/shopadmin"
 CRON_FILE = "/etc/cron.d/shop-vacuum"
+# a package's file the admin deleted (apache2's daily htcacheclean job): a rebuild installs it again
+REMOVED_PACKAGE_FILE = "/etc/cron.daily/apache2"
 PAGE = "/var/www/html/index.php"
 
 INTERFACES = """\
@@ -190,6 +192,7 @@ def make_rich_fixture(dest, public_key):
     subprocess.run(systemctl + ["enable", "ssh", "networking", "apache2", "postgresql", "cron", CUSTOM_TIMER],
                    check=True, capture_output=True)
     subprocess.run(systemctl + ["disable", DISABLED_TIMER], check=True, capture_output=True)
+    (root / REMOVED_PACKAGE_FILE.lstrip("/")).unlink()
     return load_rich_fixture(root)
 
 

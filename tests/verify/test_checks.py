@@ -154,3 +154,15 @@ def test_system_bytecode_is_left_to_a_rebuild():
 def replace_changes(plan):
     from dataclasses import replace
     return replace(plan, changes=())
+
+
+def test_absent_package_files_must_be_gone(tmp_path):
+    """overlay-absent: a path the source's admin removed must not be in the image (a dangling symlink counts)."""
+    c = Change("remove-absent-files", "man-db", "overlay-absent", "r",
+               {"paths": ["/etc/cron.daily/man-db", "/usr/share/doc/man-db"]})
+    ok, detail = checks.CHECKS["remove-absent-files"](_ctx(tmp_path), c)
+    assert ok and "2 path(s) absent" in detail, detail
+    (tmp_path / "etc/cron.daily").mkdir(parents=True)
+    (tmp_path / "etc/cron.daily/man-db").symlink_to("/nonexistent")
+    ok, detail = checks.CHECKS["remove-absent-files"](_ctx(tmp_path), c)
+    assert not ok and detail == "present: /etc/cron.daily/man-db"

@@ -1,4 +1,4 @@
-"""overlay, fstab-nfs, fstab-blockdev, fstab-swap, fstab-keep, clock-adjtime."""
+"""overlay, overlay-absent, dib-residue, fstab-nfs, fstab-blockdev, fstab-swap, fstab-keep, clock-adjtime."""
 import re
 
 from ... import rule_registry as R
@@ -68,6 +68,63 @@ def prune_links(ctx):
                  "symlinks the rebuild's install scripts create under /etc that the source did not have "
                  "(e.g. a default site it disabled) are removed; the source had %d" % len(r.etc_symlinks),
                  {"keep": list(r.etc_symlinks), "skip": list(PRUNE_SKIP)})
+
+
+# what the image's own boot needs (its kernel's modules and firmware on new virtual hardware): kept
+BOOT_PATHS = ("/boot", "/lib/modules", "/usr/lib/modules", "/lib/firmware", "/usr/lib/firmware")
+
+
+def boot_path(path):
+    return any(path == b or path.startswith(b + "/") for b in BOOT_PATHS)
+
+
+def _script_outputs_absent(ctx):
+    """(package, path): content a source package's scripts put in place (the family's default_content: a
+    default page) that the source lacks: its overlay is complete there and does not carry it."""
+    import fnmatch
+    ov = ctx.report.overlay
+    if ov is None or ov.left_out is None:
+        return
+    for pattern, globs in sorted(ctx.family.default_content.items()):
+        for name in sorted(p.name for p in ctx.report.packages if fnmatch.fnmatch(p.name, pattern)):
+            for path in globs:
+                if not any(c in path for c in "*?[") and ov.complete_at(path) and not ctx.carries(path):
+                    yield name, path
+
+
+def absent_files(ctx):
+    """A changed-files overlay cannot carry a removal: what the rebuild installs again of the files the source's
+    admin removed from its packages goes again, a Change per package (boot paths: preflight's warning)."""
+    r = ctx.report
+    if ctx.options.strategy != "packages":
+        return
+    by_package = {}
+    for path, package in r.absent_package_files:
+        if not boot_path(path):
+            by_package.setdefault(package or "rpm", []).append(path)
+    for package, path in _script_outputs_absent(ctx):
+        by_package.setdefault(package, []).append(path)
+    for package in sorted(by_package):
+        paths = by_package[package]
+        yield Change("remove-absent-files", package, R.OVERLAY_ABSENT,
+                     "%d file(s) %s installs or its scripts create are absent from the source (its admin removed "
+                     "them: %s%s); the rebuild installs them again, so they are removed from the image"
+                     % (len(paths), package if package != "rpm" else "the packages", ", ".join(paths[:3]),
+                        ", ..." if len(paths) > 3 else ""), {"paths": paths})
+
+
+def dib_residue(ctx):
+    fam = ctx.family
+    paths = [p for p in fam.dib_residue if not ctx.carries(p)]
+    kept = {p: why for p, why in fam.dib_kept.items() if not ctx.carries(p)}
+    if not paths and not kept:
+        return
+    yield Change("remove-build-residue", "diskimage-builder", R.DIB_RESIDUE,
+                 "DIB's build tools, package maps and apt settings are removed once the image is built (%d paths%s); "
+                 "kept: %s" % (len(paths), ", the source's own files of those names excepted"
+                               if len(paths) < len(fam.dib_residue) else "",
+                               "; ".join("%s (%s)" % kv for kv in sorted(kept.items()))),
+                 {"paths": paths, "kept": sorted(kept)})
 
 
 def _with_nofail(options):
@@ -143,6 +200,8 @@ def rules(ctx):
     yield from overlay(ctx)
     yield from esp(ctx)
     yield from prune_links(ctx)
+    yield from absent_files(ctx)
+    yield from dib_residue(ctx)
     for e in ctx.report.fstab:
         yield fstab_entry(ctx, e)
     yield from adjtime(ctx)

@@ -173,9 +173,14 @@ def dpkg_package_files(root, status_records, progress, threads, thorough=False):
     # ownership is only needed once the walk starts: read it while the threads hash
     for entry in listing:
         if entry.endswith(".list") and entry[:-5] in installed:
+            package = entry[:-5].split(":")[0]
             for line in _read_info(info_dir, entry).splitlines():
                 if line.startswith("/") and line != "/.":
-                    result.owned.add(root.canonical(line))
+                    path = root.canonical(line)
+                    result.owned.add(path)
+                    # a diverted path holds another package's file, or nothing, by design
+                    if line not in diversions and not os.path.lexists(root.host(path)):
+                        result.absent.setdefault(path, package)
     for path, (to, _pkg) in diversions.items():
         result.owned.add(root.canonical(to))
     return result

@@ -67,6 +67,16 @@ def parse_rpm_verify(text):
     return changed
 
 
+def parse_rpm_missing(text):
+    """``rpm -Va`` output -> the package files that are missing (the admin removed them)."""
+    out = []
+    for line in (text or "").splitlines():
+        m = RPM_VERIFY.match(line)
+        if m and m.group(1) == "missing" and m.group(2) != "g":
+            out.append(m.group(3))
+    return out
+
+
 def rpm_package_files(root, progress):
     result = PackageFiles("rpm -Va")     # rpm compares size and mtime itself before digests
     progress.phase("reading rpm file lists")
@@ -87,5 +97,7 @@ def rpm_package_files(root, progress):
             progress.warn("rpm -Va failed; no package file is treated as changed")
         for path in parse_rpm_verify(text):
             result.changed.add(root.canonical(path))
+        for path in parse_rpm_missing(text):
+            result.absent.setdefault(root.canonical(path), None)
     result._finish = finish
     return result

@@ -197,3 +197,39 @@ def test_the_source_esp_is_left_to_the_image_boot_loader(derive, firmware, why):
     assert c.rule == "overlay-esp" and c.data == {"files": 2, "bytes": 0, "firmware": firmware}
     assert why in c.reason and "2 files" in c.reason
     assert not plan_of(derive("debian12-web", uefi, overlay=True)).by_action("skip-esp")
+
+
+def test_absent_package_files_are_removed_per_package_and_boot_paths_kept(derive):
+    """A conffile or a cron job the admin deleted comes back with the rebuild's install unless the Plan removes it;
+    a missing kernel module or firmware file stays (the image boots its own kernel on new hardware), named."""
+    absent = [{"path": "/etc/cron.daily/man-db", "package": "man-db"},
+              {"path": "/etc/cron.weekly/man-db", "package": "man-db"},
+              {"path": "/usr/share/doc/nginx", "package": "nginx"},
+              {"path": "/usr/lib/modules/6.1.0-9-amd64/kernel/drivers/net/foo.ko", "package": "linux-image-amd64"},
+              {"path": "/etc/yum/old.conf"}]
+    plan = plan_of(derive("debian12-web", lambda d: d.update(absent_package_files=absent)))
+    man = plan.find("remove-absent-files", "man-db")
+    assert man.rule == "overlay-absent" and man.area == "files"
+    assert man.data["paths"] == ["/etc/cron.daily/man-db", "/etc/cron.weekly/man-db"]
+    assert "2 file(s) man-db installs" in man.reason and "/etc/cron.daily/man-db" in man.reason
+    assert plan.find("remove-absent-files", "nginx").data["paths"] == ["/usr/share/doc/nginx"]
+    assert plan.find("remove-absent-files", "rpm").data["paths"] == ["/etc/yum/old.conf"]
+    assert not any("/usr/lib/modules" in p for c in plan.by_action("remove-absent-files") for p in c.data["paths"])
+    kept = [w for w in plan.warnings if w.rule == "overlay-absent"]
+    assert len(kept) == 1 and "foo.ko" in kept[0].message
+    rootfs = plan_of(derive("debian12-web", lambda d: d.update(absent_package_files=absent)), strategy="rootfs")
+    assert not rootfs.by_action("remove-absent-files")
+    assert not [w for w in rootfs.warnings if w.rule == "overlay-absent"]
+
+
+def test_a_default_page_the_source_lacks_is_removed_when_the_scan_saw_its_place(derive):
+    """nginx-common's postinst copies index.nginx-debian.html into /var/www/html; the example's overlay does not carry
+    one, so with a scan that records what it left out the Plan removes it. Left out there, or not recorded: nothing."""
+    def complete(trees):
+        return lambda d: d["overlay"].update(left_out={"trees": trees, "patterns": []})
+    page = "/var/www/html/index.nginx-debian.html"
+    c = plan_of(derive("debian12-web", complete(["/proc"]), overlay=True)).find("remove-absent-files", "nginx-common")
+    assert c.rule == "overlay-absent" and c.data["paths"] == [page]
+    assert not plan_of(derive("debian12-web", complete(["/proc", "/var/www"]), overlay=True)).by_action(
+        "remove-absent-files")
+    assert not plan_of(derive("debian12-web", overlay=True)).by_action("remove-absent-files")
