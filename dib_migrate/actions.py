@@ -109,6 +109,8 @@ def _absent(c, f, plan):
 def _residue(c, f, plan):
     for path in c.data["paths"]:
         _append(f, "base/residue", path)
+    for path in c.data.get("empty_dirs", ()):
+        _append(f, "base/residue-dirs", path)
 
 
 def _kernel_args(c, f, plan):
@@ -205,8 +207,8 @@ ACTIONS = {a.name: a for a in (
            "subject: package; data: paths (files or directories it installs that the source lacks)",
            ("overlay/absent",), _absent),
     Action("remove-build-residue", "files", "remove", "migrate-base",
-           "subject: diskimage-builder; data: paths (its tools and settings, removed at cleanup), kept (named, "
-           "left in the image)", ("base/residue",), _residue),
+           "subject: diskimage-builder; data: paths (its tools and settings, removed at cleanup), empty_dirs "
+           "(removed when empty), kept (named, left in the image)", ("base/residue", "base/residue-dirs"), _residue),
     Action("prune-etc-links", "files", "prune", "migrate-overlay",
            "subject: /etc; data: keep (the source's links), skip (dirs left alone)",
            ("overlay/etc-symlinks", "overlay/etc-skip"), _prune_links),

@@ -107,10 +107,33 @@ class Explainer:
             return nets[0]      # a file the rendering writes besides the scanned ones (members, .netdev, routes)
         if path in ("/etc/default/grub",):
             return self.first("regen-grub")
+        element = _element_file(path)
+        if element:
+            from ..actions import ACTIONS
+            for c in self.plan.changes:
+                if ACTIONS[c.action].element == element:
+                    return c
         for c in self.plan.by_action("skip-esp"):
             if path == c.subject or path.startswith(c.subject + "/"):
                 return c
         return None
+
+
+# where the elements' hooks install their own programs and units (their migrate-sbin/ and migrate-units/)
+ELEMENT_FILES = (("/usr/local/sbin/", "migrate-sbin"), ("/etc/systemd/system/", "migrate-units/systemd"),
+                 ("/etc/init/", "migrate-units/upstart"))
+
+
+def _element_file(path):
+    """The migrate-* element that installs ``path`` (a program or unit of its own), or None."""
+    from ..render import ELEMENTS_DIR
+    for prefix, sub in ELEMENT_FILES:
+        name = path[len(prefix):]
+        if path.startswith(prefix) and name and "/" not in name:
+            for element in sorted(ELEMENTS_DIR.iterdir()):
+                if (element / sub / name).is_file():
+                    return element.name
+    return None
 
 
 # ------------------------------------------------------------------------------------- host
@@ -471,6 +494,14 @@ def _image_only_owner(path, owners, added):
     return None
 
 
+def _written_below(ex, path, contents):
+    """The Change that wrote an extra directory: every file under it is one a Change writes."""
+    if not contents:
+        return None
+    whys = [ex.file(p) for p in contents]
+    return whys[0] if all(whys) else None
+
+
 def _script_output(family, path, added):
     """[package] when ``path`` is what the scripts of a package the image adds create (the family's
     script_outputs), else None."""
@@ -495,6 +526,8 @@ def extras(rows, source, image, ex, context):
     out = []
     for path, what, a, b in rows:
         why = ex.file(path)
+        if why is None and b == "dir":
+            why = _written_below(ex, path, context.get("contents", {}).get(path))
         if why is None and residue is not None and path in residue.data.get("kept", ()):
             why = (residue.rule, "%s: %s" % (path, family.dib_kept.get(path, residue.reason)))
         owner = _image_only_owner(path, owners, added) if why is None else None

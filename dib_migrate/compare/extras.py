@@ -69,7 +69,19 @@ def extra_rows(source, root, overlay_paths, skip=lambda path, kind: False):
                 rows.append((inner, "extra", None, kind))
     made_by = {path: _made_by(image, path, kind, owners) for path, _w, _a, kind in rows}
     return rows, {"owners": owners, "alternatives": alternative_links(image),
-                  "made_by": {path: pkgs for path, pkgs in made_by.items() if pkgs}}
+                  "made_by": {path: pkgs for path, pkgs in made_by.items() if pkgs},
+                  "contents": {path: _files_under(image, path) for path, _w, _a, kind in rows if kind == "dir"}}
+
+
+def _files_under(image, path, limit=200):
+    """The non-directory entries under an extra directory (None past ``limit``: too many to name)."""
+    out = []
+    for dirpath, _dirs, files in os.walk(image.host(path)):
+        for name in files:
+            out.append(path + "/" + os.path.relpath(os.path.join(dirpath, name), image.host(path)))
+            if len(out) > limit:
+                return None
+    return sorted(out)
 
 
 UNIT_DIRS = ("/usr/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/user", "/lib/systemd/user")

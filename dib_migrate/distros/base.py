@@ -98,6 +98,9 @@ class Family(abc.ABC):
                    "/usr/local/bin/package-installs", "/usr/local/bin/package-installs-squash",
                    "/usr/local/bin/package-installs-v2", "/usr/local/bin/package-uninstalls", "/usr/local/bin/pkg-map",
                    "/usr/share/pkg-map")
+    # directories DIB's base element makes on every image ("cloud-init may not actually be installed"):
+    # removed when nothing else put a file in them
+    dib_residue_dirs = ("/etc/cloud/cloud.cfg.d", "/etc/cloud")
     dib_kept = {"/etc/dib-manifests": "DIB's record of what it built the image from (its manifests element)",
                 "/lost+found": "made by mkfs on the image's new root filesystem"}
 

@@ -70,6 +70,9 @@ class Debian(Family):
         "udev": ("/usr/lib/udev/hwdb.bin", "/etc/udev/hwdb.bin"),
         "python3": ("/etc/python3", "/var/lib/python"),
         "python3.*-minimal": ("/usr/local/lib/python3.*",),
+        "netbase": ("/etc/networks",),
+        "sgml-base": ("/usr/local/share/sgml",),
+        "xml-core": ("/usr/local/share/xml",),
     }
     default_content = {
         "apache2": ("/var/www/html/index.html",),

@@ -404,6 +404,7 @@ def _absent_files(ctx, c):
 @check("remove-build-residue")
 def _residue(ctx, c):
     present = [p for p in c.data["paths"] if ctx.lexists(p)]
+    present += [d for d in c.data.get("empty_dirs", ()) if os.path.isdir(ctx.p(d)) and not os.listdir(ctx.p(d))]
     return not present, ("left in the image: %s" % ", ".join(present[:5]) if present
                          else "%d path(s) of the build removed" % len(c.data["paths"]))
 

@@ -119,12 +119,13 @@ def dib_residue(ctx):
     kept = {p: why for p, why in fam.dib_kept.items() if not ctx.carries(p)}
     if not paths and not kept:
         return
+    own = ", the source's own files of those names excepted" if len(paths) < len(fam.dib_residue) else ""
     yield Change("remove-build-residue", "diskimage-builder", R.DIB_RESIDUE,
-                 "DIB's build tools, package maps and apt settings are removed once the image is built (%d paths%s); "
-                 "kept: %s" % (len(paths), ", the source's own files of those names excepted"
-                               if len(paths) < len(fam.dib_residue) else "",
-                               "; ".join("%s (%s)" % kv for kv in sorted(kept.items()))),
-                 {"paths": paths, "kept": sorted(kept)})
+                 "DIB's build tools, package maps and apt settings are removed once the image is built (%d paths%s), "
+                 "and the directories it makes for a cloud-init the image may not have, when empty; kept: %s"
+                 % (len(paths), own, "; ".join("%s (%s)" % kv for kv in sorted(kept.items()))),
+                 {"paths": paths, "empty_dirs": [d for d in fam.dib_residue_dirs if not ctx.carries(d)],
+                  "kept": sorted(kept)})
 
 
 def _with_nofail(options):
