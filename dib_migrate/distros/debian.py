@@ -62,10 +62,12 @@ class Debian(Family):
         "fontconfig": ("/var/cache/fontconfig/*",),
         "libglib2.0-0": ("/usr/lib/*/gio/modules/giomodule.cache", "/usr/share/glib-2.0/schemas/gschemas.compiled"),
         "doc-base": ("/var/lib/doc-base/*",),
+        # update-ca-certificates' links for the certificates of the rebuilt (current) ca-certificates
+        "ca-certificates": ("/etc/ssl/certs/*",),
     }
     script_outputs = {
         "ca-certificates": ("/etc/ca-certificates.conf", "/usr/local/share/ca-certificates"),
-        "locales": ("/etc/locale.gen", "/usr/lib/locale/locale-archive", "/etc/default/locale"),
+        "locales": ("/etc/locale.gen", "/usr/lib/locale/locale-archive"),
         "kmod": ("/etc/modules",),
         "udev": ("/usr/lib/udev/hwdb.bin", "/etc/udev/hwdb.bin"),
         "python3": ("/etc/python3", "/var/lib/python"),
@@ -80,7 +82,12 @@ class Debian(Family):
     }
     # the debian-minimal and dpkg elements' apt settings: no Recommends, no translations, the build's
     # mirror beside the source's own sources.list (apt would warn of every source configured twice)
-    dib_residue = Family.dib_residue + (
+    # the debootstrap element's install.d/12-debian-locale-gen: en_US.UTF-8 compiled, and made the
+    # default where the source has no /etc/default/locale of its own
+    dib_kept = dict(Family.dib_kept, **{
+        "/usr/lib/locale/locale-archive": "DIB's debootstrap element compiles en_US.UTF-8 into it; the source's "
+                                          "own locale settings are laid over the image"})
+    dib_residue = Family.dib_residue + ("/etc/default/locale",) + (
         "/etc/apt/apt.conf.d/95disable-recommends", "/etc/apt/apt.conf.d/95no-translations",
         "/etc/apt/sources.list.d/default.list", "/etc/apt/sources.list.d/security.list",
         "/etc/apt/sources.list.d/updates.list", "/etc/apt/sources.list.d/.list")
