@@ -24,8 +24,12 @@ MANAGERS = {   # manager -> (package names, enabled services) the detection need
     "wicked": ({"wicked"}, [{"name": "wicked", "state": "enabled"}]),
 }
 MAC_WORDS = ("hwaddress", "hwaddr", "macaddr", "mac-address", "macaddress", "lladdr")
-FACTS = ("mode", "addresses", "gateway", "dns", "kind", "members", "bond_mode", "parent", "vlan_id", "mtu",
-         "routes", "dns_search")
+FACTS = ("mode", "addresses", "gateway", "dns", "kind", "members", "bond_mode", "bond_options", "parent", "vlan_id",
+         "mtu", "routes", "dns_search")
+# bond0's options in every fixture, each in its manager's spelling (numeric aliases, time units, the primary
+# named in a port's stanza or .network): the scan reads the same kernel-named form from all six
+BOND_OPTIONS = {"miimon": "200", "updelay": "400", "downdelay": "200", "primary": "eno1", "primary_reselect": "better",
+                "fail_over_mac": "active", "num_grat_arp": "3"}
 
 
 def scan(root, manager):
@@ -100,6 +104,17 @@ def check_bond(case):
     assert "10.0.0.5/24" in back["addresses"] and "2001:db8:5::5/64" in back["addresses"]
 
 
+def check_bond_options(case):
+    source = {i["name"]: i for i in case.net["interfaces"]}["bond0"]
+    assert source["bond_options"] == BOND_OPTIONS
+    # the primary port eno1 is eth0 in the image, like the member it names
+    planned = dict(BOND_OPTIONS, primary="eth0")
+    assert case.nets["bond0"].data["bond_options"] == planned
+    assert "bond_defaults" not in case.nets["bond0"].data
+    assert case.back["bond0"]["bond_options"] == planned
+    assert "bond option primary eth0" in case.nets["bond0"].reason
+
+
 def check_vlan(case):
     vlan = case.nets["bond0.100"].data
     assert (vlan["kind"], vlan["parent"], vlan["vlan_id"]) == ("vlan", "bond0", 100)
@@ -164,11 +179,13 @@ def check_round_trip(case):
         f = facts_of(i)
         if "members" in f:
             f["members"] = [renamed.get(m, m) for m in f["members"]]
+        if "primary" in f.get("bond_options", {}):
+            f["bond_options"] = dict(f["bond_options"], primary=renamed[f["bond_options"]["primary"]])
         source[i["name"]] = f
     assert scanned == source
 
 
-CHECKS = {"bond": check_bond, "vlan": check_vlan, "bridge": check_bridge, "route": check_route, "mtu": check_mtu,
+CHECKS = {"bond": check_bond, "bond-options": check_bond_options, "vlan": check_vlan, "bridge": check_bridge, "route": check_route, "mtu": check_mtu,
           "search": check_search, "second-file": check_second_file, "round-trip": check_round_trip}
 READY = tuple(MANAGERS)
 

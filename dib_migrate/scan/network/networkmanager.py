@@ -2,6 +2,7 @@
 import re
 
 from ..keyvalue import parse_ini
+from . import bond
 from .interface import cidr, new_interface
 
 
@@ -9,8 +10,13 @@ def _nm_device(iface, kind, get, triples):
     """Bond/bridge/VLAN facts, MTU, DNS search and static routes of one keyfile."""
     if kind in ("bond", "bridge"):
         iface["kind"] = kind
-        if kind == "bond" and get.get(("bond", "mode")):
-            iface["bond_mode"] = get[("bond", "mode")]
+        if kind == "bond":
+            # the [bond] keys are the kernel's option names
+            reader = bond.Reader()
+            for sect, key, value in triples:
+                if sect == "bond":
+                    reader.add(key, value)
+            reader.into(iface)
     elif kind == "vlan":
         iface["kind"] = "vlan"
         iface["parent"] = get.get(("vlan", "parent"))
