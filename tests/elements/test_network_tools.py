@@ -183,8 +183,11 @@ def test_netplan_generate_makes_the_bond_vlan_and_bridge(root, tmp_path):
         networks = {p.name: p.read_text() for p in out.glob("*.network")}
         bad, log = _networkd_complaints(root)
     subprocess.run(["rm", "-rf", str(out)], check=True)
-    assert "Kind=bond" in netdevs["10-netplan-bond0.netdev"] and "Mode=active-backup" in netdevs[
-        "10-netplan-bond0.netdev"], netdevs
+    bond_netdev = netdevs["10-netplan-bond0.netdev"]
+    for line in ("Kind=bond", "Mode=active-backup", "MIIMonitorSec=200ms", "UpDelaySec=400ms", "DownDelaySec=200ms",
+                 "PrimaryReselectPolicy=better", "FailOverMACPolicy=active", "GratuitousARP=3"):
+        assert line in bond_netdev, (line, bond_netdev)
+    assert "PrimarySlave=true" in networks["10-netplan-eth0.network"], networks["10-netplan-eth0.network"]
     assert "Id=100" in netdevs["10-netplan-bond0.100.netdev"] and "Kind=bridge" in netdevs["10-netplan-br0.netdev"]
     assert "Bond=bond0" in networks["10-netplan-eth0.network"] and "Bond=bond0" in networks["10-netplan-eth1.network"]
     assert "Bridge=br0" in networks["10-netplan-eth3.network"]
@@ -221,7 +224,9 @@ def test_ifquery_reads_the_bond_vlan_and_bridge(root, tmp_path):
             q = ch.run("ifquery", "-i", "/etc/network/interfaces", nic, capture_output=True, text=True, check=False)
             assert q.returncode == 0, (nic, q.stderr)
             got[nic] = q.stdout
-    for line in ("bond-slaves: eth0 eth1", "bond-mode: active-backup", "bond-miimon: 100", "mtu: 9000",
+    for line in ("bond-slaves: eth0 eth1", "bond-mode: active-backup", "bond-miimon: 200", "bond-updelay: 400",
+                 "bond-downdelay: 200", "bond-primary: eth0", "bond-primary-reselect: better",
+                 "bond-fail-over-mac: active", "bond-num-grat-arp: 3", "mtu: 9000",
                  "dns-search: example.lan", "up: ip route add 10.9.0.0/16 via 10.0.0.254 dev bond0"):
         assert line in got["bond0"], (line, got["bond0"])
     assert "vlan-raw-device: bond0" in got["bond0.100"] and "bridge_ports: eth3" in got["br0"], got
@@ -243,7 +248,10 @@ def test_networkmanager_loads_the_bond_vlan_bridge_and_ports(root, tmp_path):
     for path in files:
         assert path in listed, "NetworkManager did not load %s\n%s\n%s" % (path, listed, log[-3000:])
     assert "connection.master:bond0" in port and "connection.slave-type:bond" in port, port
-    assert "mode=active-backup" in bond and "miimon=100" in bond and "9000" in bond, bond
+    for option in ("mode=active-backup", "miimon=200", "updelay=400", "downdelay=200", "primary=eth0",
+                   "primary_reselect=better", "fail_over_mac=active", "num_grat_arp=3"):
+        assert option in bond, (option, bond)
+    assert "9000" in bond, bond
     assert "10.9.0.0/16" in bond and "10.0.0.254" in bond and "example.lan" in bond, bond
     assert "vlan.id:100" in vlan and "vlan.parent:bond0" in vlan, vlan
     assert "error" not in " ".join(ln for ln in log.splitlines() if "keyfile" in ln).lower(), log

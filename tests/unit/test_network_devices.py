@@ -239,3 +239,48 @@ def test_rendered_devices_golden(cases, manager):
     files = cases(manager).files
     check_golden(GOLDEN / "network" / ("devices-%s.txt" % manager),
                  "".join("=== %s\n%s" % (p, files[p]) for p in sorted(files)))
+
+
+def test_a_bond_without_link_monitor_gets_miimon_and_the_plan_says_why(tmp_path):
+    """ADDRESSLESS_BOND sets neither miimon nor arp_interval: the Plan adds miimon, in its data and its reason."""
+    ifaces = [dict(i, config_file=None) for i in ADDRESSLESS_BOND]
+    plan = plan_of(report_of(tmp_path, {"manager": "ifupdown", "interfaces": ifaces}), "kvm")
+    bond = [c for c in plan.by_action("set-network") if c.subject == "bond0"][0]
+    assert bond.data["bond_defaults"] == {"miimon": "100"} and bond.data["bond_options"]["miimon"] == "100"
+    assert "neither miimon nor arp_interval" in bond.reason and "never fails over" in bond.reason
+    # an ARP monitor is a link monitor: no miimon beside it (the driver would drop ARP monitoring)
+    ifaces[0]["bond_options"] = {"arp_interval": "200", "arp_ip_target": "10.100.0.1"}
+    plan = plan_of(report_of(tmp_path, {"manager": "ifupdown", "interfaces": ifaces}), "kvm")
+    bond = [c for c in plan.by_action("set-network") if c.subject == "bond0"][0]
+    assert bond.data["bond_options"] == {"arp_interval": "200", "arp_ip_target": "10.100.0.1"}
+    assert "bond_defaults" not in bond.data and "never fails over" not in bond.reason
+
+
+# options some managers' files cannot say: each of those names it in a Plan warning, the others carry it
+UNSAYABLE = {"min_links": ("ifupdown",), "use_carrier": ("netplan", "systemd-networkd"),
+             "peer_notif_delay": ("ifupdown", "netplan", "systemd-networkd"), "active_slave": ("netplan",)}
+OPTION_VALUES = {"min_links": "1", "use_carrier": "1", "peer_notif_delay": "200", "active_slave": "eth0"}
+
+
+@pytest.mark.parametrize("manager", READY)
+def test_an_option_the_manager_cannot_say_is_a_plan_warning(tmp_path, manager):
+    ifaces = [dict(i, config_file=None) for i in ADDRESSLESS_BOND]
+    ifaces[0]["bond_options"] = dict(OPTION_VALUES, miimon="100")
+    if manager == "wicked":
+        ifaces[1].pop("dns_search")
+    plan = plan_of(report_of(tmp_path, {"manager": manager, "interfaces": ifaces}), "kvm")
+    bond = [c for c in plan.by_action("set-network") if c.subject == "bond0"][0]
+    warned = " ".join(w.message for w in plan.warnings if w.rule == "preflight-network")
+    for option, value in OPTION_VALUES.items():
+        if manager in UNSAYABLE[option]:
+            assert "bond option %s %s" % (option, value) in warned, (option, warned)
+            assert option not in bond.data["bond_options"] and option not in bond.reason
+        else:
+            assert bond.data["bond_options"][option] == value and option not in warned
+    # what is carried scans back from the rendered files
+    for path, text in network_files(plan).items():
+        p = tmp_path / "image" / path.lstrip("/")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    back = {i["name"]: i for i in scan(tmp_path / "image", manager)["interfaces"]}
+    assert back["bond0"]["bond_options"] == bond.data["bond_options"]

@@ -43,7 +43,9 @@ ORDER = ("miimon", "updelay", "downdelay", "arp_interval", "arp_ip_target", "arp
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:,+-]{0,127}$")
 
-_TIME = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(us|usec|ms|msec|s|sec|min)?$")
+# a time span: 100, 100ms, 0.2s, systemd's "1s 500ms"
+_SPAN = re.compile(r"^(?:\s*[0-9]+(?:\.[0-9]+)?\s*(?:us|usec|ms|msec|s|sec|min)?)+\s*$")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(us|usec|ms|msec|s|sec|min)?")
 _TO_MS = {"us": 0.001, "usec": 0.001, "ms": 1, "msec": 1, "s": 1000, "sec": 1000, "min": 60000}
 _FLAGS = {"1": "1", "yes": "1", "true": "1", "on": "1", "0": "0", "no": "0", "false": "0", "off": "0"}
 
@@ -67,10 +69,9 @@ def value(name, raw, unit="ms"):
     v = str(raw).strip().strip("'\"")
     kind = KINDS.get(name)
     if kind in (MS, SECONDS):
-        m = _TIME.match(v.lower())
-        if not m:
+        if not _SPAN.match(v.lower()):
             return None
-        ms = round(float(m.group(1)) * _TO_MS[m.group(2) or unit])
+        ms = round(sum(float(n) * _TO_MS[u or unit] for n, u in _PART.findall(v.lower())))
         return str(ms if kind == MS else ms // 1000)
     if kind == NUMBER:
         return v if v.isdigit() else None
