@@ -36,9 +36,9 @@ SOURCES = {
         NM + "eno2.nmconnection": "[connection]\nid=eno2\ntype=ethernet\ninterface-name=eno2\nmaster=bond0\n"
                                   "slave-type=bond\n"}),
     "systemd-networkd": (set(), [{"name": "systemd-networkd", "state": "enabled"}], {
-        NETWORKD + "10-bond0.netdev": "[NetDev]\nName=bond0\nKind=bond\n\n[Bond]\nMode=802.3ad\n"
-                                     "MIIMonitorSec=0.1\nLACPTransmitRate=fast\nTransmitHashPolicy=layer3+4\n"
-                                     "AdSelect=bandwidth\nMinLinks=1\nUpDelaySec=1s 500ms\n",
+        NETWORKD + "10-bond0.netdev": ("[NetDev]\nName=bond0\nKind=bond\n\n[Bond]\nMode=802.3ad\n"
+                                       "MIIMonitorSec=0.1\nLACPTransmitRate=fast\nTransmitHashPolicy=layer3+4\n"
+                                       "AdSelect=bandwidth\nMinLinks=1\nUpDelaySec=1s 500ms\n"),
         NETWORKD + "10-bond0.network": "[Match]\nName=bond0\n\n[Network]\nAddress=10.0.0.5/24\n",
         NETWORKD + "20-eno1.network": "[Match]\nName=eno1\n\n[Network]\nBond=bond0\n",
         NETWORKD + "20-eno2.network": "[Match]\nName=eno2\n\n[Network]\nBond=bond0\n"}),

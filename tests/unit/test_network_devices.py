@@ -185,8 +185,9 @@ def check_round_trip(case):
     assert scanned == source
 
 
-CHECKS = {"bond": check_bond, "bond-options": check_bond_options, "vlan": check_vlan, "bridge": check_bridge, "route": check_route, "mtu": check_mtu,
-          "search": check_search, "second-file": check_second_file, "round-trip": check_round_trip}
+CHECKS = {"bond": check_bond, "bond-options": check_bond_options, "vlan": check_vlan, "bridge": check_bridge,
+          "route": check_route, "mtu": check_mtu, "search": check_search, "second-file": check_second_file,
+          "round-trip": check_round_trip}
 READY = tuple(MANAGERS)
 
 

@@ -73,6 +73,8 @@ def interface_changes(ctx):
         if data.get("bond_defaults"):
             reason += ("; the source's bond sets no link monitor (neither miimon nor arp_interval): miimon %d "
                        "set, without a monitor the bond never notices a dead port and never fails over" % BOND_MIIMON)
+        elif iface.kind == "bond" and not bond.monitored(data["bond_options"]):
+            reason += "; the source turned the bond's link monitor off (miimon 0), kept: it never fails over"
         yield Change("set-network", iface.name, rule, reason, data)
 
 

@@ -115,8 +115,9 @@ def detect_network(root, names, services, progress):
             progress.warn("interface %r left out: its name or addresses are not valid" % iface["name"])
         else:
             out.append(cleaned)
-            left = iface.get("_bond_bad", []) + ["%s=%s" % kv for kv in sorted((iface.get("bond_options") or {}).items())
-                                                 if kv not in (cleaned.get("bond_options") or {}).items()]
+            kept = (cleaned.get("bond_options") or {}).items()
+            left = iface.get("_bond_bad", []) + ["%s=%s" % kv for kv in sorted((iface.get("bond_options") or {})
+                                                                               .items()) if kv not in kept]
             if left:
                 progress.warn("bond %s: option(s) %s not understood, left out of the report (%s): set them on the "
                               "new instance by hand" % (iface["name"], ", ".join(left), iface["config_file"]))
