@@ -205,7 +205,8 @@ def test_no_warning_for_what_is_carried(cases):
 
 ADDRESSLESS_BOND = [
     {"name": "bond0", "mode": "manual", "kind": "bond", "members": ["eth0", "eth1"], "bond_mode": "802.3ad",
-     "mtu": 9000},
+     "mtu": 9000, "bond_options": {"lacp_rate": "fast", "xmit_hash_policy": "layer3+4", "ad_select": "bandwidth",
+                                   "min_links": "1"}},
     {"name": "bond0.100", "mode": "static", "addresses": ["10.100.0.5/24", "2001:db8:100::5/64"],
      "gateway": "10.100.0.1", "dns": ["10.100.0.2"], "kind": "vlan", "parent": "bond0", "vlan_id": 100,
      "routes": [{"to": "10.9.0.0/16", "via": "10.100.0.254"}, {"to": "2001:db8:9::/48", "via": "2001:db8:100::1"}],
