@@ -233,8 +233,10 @@ def validate(path, data):
     validator = jsonschema.Draft202012Validator(_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
-        raise InputError(path, _path_str(error.absolute_path), error.instance,
-                         error.message if len(error.message) < 200 else error.validator + " check failed")
+        message = error.message if len(error.message) < 200 else error.validator + " check failed"
+        if list(error.absolute_path)[-1:] == ["bond_options"] and error.instance == "mode":
+            message = "the bond's mode is the interface's bond_mode, not one of its bond_options"
+        raise InputError(path, _path_str(error.absolute_path), error.instance, message)
     for i, p in enumerate(data["network"].get("config_files") or ()):
         if ".." in p.split("/") or "." in p.split("/") or "//" in p:
             # the Plan removes these files from the image: only normalised paths
