@@ -151,3 +151,20 @@ def test_values_in_the_kernels_form(name, raw, unit, want):
 def test_modes_by_number_and_name():
     assert [bond.mode(n) for n in ("0", "1", "4", "6", "802.3ad", "Active-Backup")] == [
         "balance-rr", "active-backup", "802.3ad", "balance-alb", "802.3ad", "active-backup"]
+
+
+def test_a_ports_own_settings_are_warned(tmp_path):
+    """ifenslave's bond-queue-id and NetworkManager's [bond-port] belong to one port, not to the bond."""
+    warned = []
+    text = ("auto bond0\niface bond0 inet static\n    address 10.0.0.5/24\n    bond-slaves eno1 eno2\n"
+            "    bond-mode active-backup\n    bond-miimon 100\n"
+            "iface eno1 inet manual\n    bond-master bond0\n    bond-queue-id 2\n")
+    got = detect(tmp_path, "ifupdown", {"/etc/network/interfaces": text}, warned)
+    assert got["bond0"]["bond_options"] == {"miimon": "100"}
+    assert len(warned) == 1 and "bond-queue-id 2 (in eno1's stanza)" in warned[0], warned
+    files = dict(SOURCES["NetworkManager"][2])
+    files[NM + "eno1.nmconnection"] += "[bond-port]\nqueue-id=3\n"
+    warned = []
+    got = detect(tmp_path / "nm", "NetworkManager", files, warned)
+    assert got["bond0"]["bond_options"] == LACP
+    assert len(warned) == 1 and "queue-id=3 (eno1's [bond-port])" in warned[0], warned

@@ -140,7 +140,9 @@ def from_kernel_words(text):
 
 
 # ---- ifupdown (ifenslave): bond-<name with dashes> or bond_<name>; not options: the ports and the master
-IFUPDOWN_NOT_OPTIONS = ("slaves", "master", "give_a_chance", "queue_id")
+IFUPDOWN_NOT_OPTIONS = ("slaves", "master")
+# ifenslave's settings of single ports (a queue id, a wifi port's head start): not the bond's, not reported
+IFUPDOWN_PORT_SETTINGS = ("queue_id", "give_a_chance")
 # what ifenslave (Debian's /etc/network/if-pre-up.d/ifenslave) writes into sysfs
 IFUPDOWN_SAYS = ("use_carrier", "num_grat_arp", "num_unsol_na", "arp_ip_target", "arp_interval", "miimon",
                  "downdelay", "updelay", "ad_select", "xmit_hash_policy", "tlb_dynamic_lb", "packets_per_slave",

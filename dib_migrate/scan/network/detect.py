@@ -119,8 +119,9 @@ def detect_network(root, names, services, progress):
             left = iface.get("_bond_bad", []) + ["%s=%s" % kv for kv in sorted((iface.get("bond_options") or {})
                                                                                .items()) if kv not in kept]
             if left:
-                progress.warn("bond %s: option(s) %s not understood, left out of the report (%s): set them on the "
-                              "new instance by hand" % (iface["name"], ", ".join(left), iface["config_file"]))
+                progress.warn("bond %s: %s left out of the report (%s; not understood, or a single port's setting): "
+                              "set on the new instance by hand" % (iface["name"], ", ".join(left),
+                                                                   iface["config_file"]))
     # NetworkManager names keyfiles after their connection ("Wired connection 1"): spaces allowed, no ".."
     config_files = [p for p in config_files if re.match(r"^/[A-Za-z0-9._+@/ -]*$", p) and "/../" not in p + "/"]
     return {"manager": manager, "interfaces": out, "hosts": root.read("/etc/hosts"), "config_files": config_files}

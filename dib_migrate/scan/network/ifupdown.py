@@ -150,8 +150,11 @@ def _bond_options(ifaces, order, masters):
             continue
         r = bond.Reader()
         for option, values in words:
-            # ifenslave takes the first of several primaries that is a port; one is the bond's
-            r.add(option, values[0] if bond.KINDS.get(option) == bond.DEVICE else " ".join(values))
+            if option in bond.IFUPDOWN_PORT_SETTINGS:
+                r.bad.append("bond-%s %s (in %s's stanza)" % (option.replace("_", "-"), " ".join(values), name))
+            else:
+                # ifenslave takes the first of several primaries that is a port; one is the bond's
+                r.add(option, values[0] if bond.KINDS.get(option) == bond.DEVICE else " ".join(values))
         target = ifaces.get(masters.get(name), iface)
         if target is iface and r.mode:
             iface["kind"] = "bond"
