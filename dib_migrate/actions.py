@@ -180,8 +180,10 @@ _NET_TREE = ("network/tree/…",)
 ACTIONS = {a.name: a for a in (
     Action("set-network", "network", "configure", "migrate-network",
            "subject: interface; data: mode (static, dhcp, manual: no address of its own), addresses, gateway, dns, "
-           "file, manager; where the source has them kind (bond, vlan, bridge), members, bond_mode, bond_miimon, "
-           "parent, vlan_id, mtu, routes (to, via), dns_search", _NET_TREE),
+           "file, manager; where the source has them kind (bond, vlan, bridge), members, bond_mode, bond_options "
+           "(kernel option name -> value, those the manager's format can say), bond_defaults (the options the Plan "
+           "adds: miimon where the source set no link monitor), parent, vlan_id, mtu, routes (to, via), dns_search",
+           _NET_TREE),
     Action("remove-file", "network", "remove", "migrate-network",
            "subject: path (a MAC binding, a network file the rendered ones supersede, stale config)",
            ("network/remove",), _remove_file),

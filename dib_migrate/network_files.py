@@ -8,6 +8,8 @@ from pathlib import Path
 
 import jinja2
 
+from .scan.network import bond
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # manager -> (template, default path for an interface, directory its config files may live in)
@@ -26,13 +28,13 @@ PER_INTERFACE = ("network-scripts", "NetworkManager", "systemd-networkd", "wicke
 
 
 def environment():
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), trim_blocks=True,
-                              lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
-                              autoescape=False)
-
-
-# the link monitor every rendered bond gets: without one an active-backup bond never fails over
-BOND_MIIMON = 100
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+                             autoescape=False)
+    # a bond's options in each manager's spelling (scan/network/bond.py reads the same spellings back)
+    env.globals.update(bond_ordered=bond.ordered, bond_ifupdown=bond.ifupdown_words, bond_netplan=bond.netplan_params,
+                       bond_networkd=bond.networkd_keys)
+    return env
 
 
 def _family(address):
@@ -53,20 +55,21 @@ def _view(change):
             "dns6": [x for x in dns if ipaddress.ip_address(x).version == 6],
             # device facts (a plain NIC has kind "ethernet", no members)
             "kind": d.get("kind") or "ethernet", "members": list(d.get("members") or []),
-            "bond_mode": d.get("bond_mode"), "miimon": d.get("bond_miimon"), "parent": d.get("parent"),
+            "bond_mode": d.get("bond_mode"), "bond_options": dict(d.get("bond_options") or {}),
+            "parent": d.get("parent"),
             "vlan_id": d.get("vlan_id"), "mtu": d.get("mtu"), "routes": routes,
             "routes4": [r for r in routes if _family(r["to"]) == 4],
             "routes6": [r for r in routes if _family(r["to"]) == 6],
             "search": list(d.get("dns_search") or []),
-            "master": None, "port_type": None, "vlans": []}
+            "master": None, "port_type": None, "port_flags": [], "vlans": []}
 
 
 def _bare(name):
     """A device the Plan names only as a member or a VLAN parent: no address of its own."""
     return {"name": name, "mode": "manual", "v4": [], "v6": [], "gateway4": None, "gateway6": None, "dns": [],
-            "dns4": [], "dns6": [], "kind": "ethernet", "members": [], "bond_mode": None, "miimon": None,
+            "dns4": [], "dns6": [], "kind": "ethernet", "members": [], "bond_mode": None, "bond_options": {},
             "parent": None, "vlan_id": None, "mtu": None, "routes": [], "routes4": [], "routes6": [], "search": [],
-            "master": None, "port_type": None, "vlans": []}
+            "master": None, "port_type": None, "port_flags": [], "vlans": []}
 
 
 def devices(nets):
@@ -80,6 +83,9 @@ def devices(nets):
                 by_name[m] = _bare(m)
                 views.append((by_name[m], c))
             by_name[m].update(master=view["name"], port_type=view["kind"])
+            # systemd-networkd names a bond's primary (active) port in the port's own file
+            by_name[m]["port_flags"] = [key for key, option in bond.NETWORKD_MEMBER.items()
+                                        if view["bond_options"].get(option) == m]
     for view, c in list(views):
         parent = view["parent"] if view["kind"] == "vlan" else None
         if parent:

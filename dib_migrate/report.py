@@ -50,6 +50,8 @@ class Interface:
     kind: Optional[str] = None               # bond, vlan, bridge; None: a plain NIC
     members: Tuple[str, ...] = ()
     bond_mode: Optional[str] = None
+    # the bond's other options, kernel names -> values (scan/network/bond.py); the mode is bond_mode
+    bond_options: Tuple[Tuple[str, str], ...] = ()
     parent: Optional[str] = None
     vlan_id: Optional[int] = None
     mtu: Optional[int] = None
@@ -62,6 +64,7 @@ class Interface:
         if self.kind == "bond":
             out.append("bond%s over %s" % (" (%s)" % self.bond_mode if self.bond_mode else "",
                                            ", ".join(self.members) or "no members"))
+            out += ["bond option %s %s" % kv for kv in self.bond_options]
         elif self.kind == "vlan":
             out.append("VLAN %s on %s" % (self.vlan_id, self.parent))
         elif self.kind == "bridge":
@@ -230,8 +233,10 @@ def validate(path, data):
     validator = jsonschema.Draft202012Validator(_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
-        raise InputError(path, _path_str(error.absolute_path), error.instance,
-                         error.message if len(error.message) < 200 else error.validator + " check failed")
+        message = error.message if len(error.message) < 200 else error.validator + " check failed"
+        if list(error.absolute_path)[-1:] == ["bond_options"] and error.instance == "mode":
+            message = "the bond's mode is the interface's bond_mode, not one of its bond_options"
+        raise InputError(path, _path_str(error.absolute_path), error.instance, message)
     for i, p in enumerate(data["network"].get("config_files") or ()):
         if ".." in p.split("/") or "." in p.split("/") or "//" in p:
             # the Plan removes these files from the image: only normalised paths
@@ -259,6 +264,9 @@ def validate(path, data):
                     raise InputError(path, "%s.%s" % (where, field), v, "not an IP address")
         if iface["mode"] == "static" and not iface.get("addresses"):
             raise InputError(path, where + ".addresses", [], "a static interface needs an address")
+        if iface.get("bond_options") and iface.get("kind") != "bond":
+            raise InputError(path, where + ".bond_options", iface["bond_options"], "bond options on an interface "
+                             "that is not a bond (kind: bond)")
         if iface["mode"] == "manual" and not iface.get("kind"):
             raise InputError(path, where + ".mode", "manual", "only a bond, bridge or VLAN (kind) is configured "
                              "without an address of its own")
@@ -335,6 +343,7 @@ def load_report(path):
             Interface(name=i["name"], mode=i["mode"], mac=i.get("mac"), addresses=tuple(i.get("addresses") or ()),
                       gateway=i.get("gateway"), dns=tuple(i.get("dns") or ()), config_file=i.get("config_file"),
                       kind=i.get("kind"), members=tuple(i.get("members") or ()), bond_mode=i.get("bond_mode"),
+                      bond_options=tuple(sorted((i.get("bond_options") or {}).items())),
                       parent=i.get("parent"), vlan_id=i.get("vlan_id"), mtu=i.get("mtu"),
                       routes=tuple((r["to"], r["via"]) for r in i.get("routes") or ()),
                       dns_search=tuple(i.get("dns_search") or ()))

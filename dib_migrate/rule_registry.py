@@ -37,8 +37,9 @@ def _seed(section):
 # ---------------------------------------------------------------------------- network
 NET_STATIC = _rule("net-static", "network", "keep a static address, gateway and DNS in the source manager's format "
                    "(ifupdown, network-scripts, NetworkManager, netplan, systemd-networkd, wicked), with the "
-                   "interface's device (bond with its mode and enslaved members, VLAN, bridge), static routes, MTU, "
-                   "DNS search and IPv6; an install profile may change the addressing",
+                   "interface's device (bond with its mode, options and enslaved members, VLAN, bridge), static "
+                   "routes, MTU, DNS search and IPv6; a bond the source left without link monitor gets miimon 100; an "
+                   "install profile may change the addressing",
                    _seed("IP Address and MAC Addresses"))
 NET_DHCP = _rule("net-dhcp", "network", "keep DHCP (with the device, routes, MTU and DNS search as for net-static); "
                  "nothing of the old lease is kept", _seed("IP Address and MAC Addresses"))
@@ -155,7 +156,7 @@ PREFLIGHT_STATIC = _rule("preflight-static", "preflight", "warning: static addre
                          "private address on the instance (or `--network dhcp`)", BEYOND)
 PREFLIGHT_NETWORK = _rule("preflight-network", "preflight", "warning: device facts the rendered network configuration "
                           "cannot carry (a VLAN without parent or id; wicked's DNS search domains, which netconfig "
-                          "keeps globally)", BEYOND)
+                          "keeps globally; a bond option the manager's format has no word for)", BEYOND)
 PREFLIGHT_ROUTES = _rule("preflight-routes", "preflight", "warning: under ifupdown a static `gateway` and a DHCP "
                          "interface may both set the default route; whichever comes up second fails "
                          "(networking.service failed) where the DHCP server offers a router", BEYOND)

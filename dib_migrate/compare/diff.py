@@ -15,6 +15,7 @@ from ..plan.model import Change, Warning
 from .. import rule_registry as R
 from ..plan.rules.files import boot_path
 from ..rule_registry import PREFLIGHT_UNITS
+from ..scan.network.bond import renamed as bond_renamed
 from ..scan.units import recorded_types, unit_type
 from ..verify.checks import package_state_path, rebuilt_bytecode, trigger_output
 
@@ -258,7 +259,7 @@ def services(source, image, ex, package_diffs):
 
 # ------------------------------------------------------------------------------------- network
 IFACE_FIELDS = ("mode", "addresses", "gateway", "dns", "mac", "config_file")
-DEVICE_FIELDS = ("kind", "members", "bond_mode", "parent", "vlan_id", "mtu", "routes", "dns_search")
+DEVICE_FIELDS = ("kind", "members", "bond_mode", "bond_options", "parent", "vlan_id", "mtu", "routes", "dns_search")
 
 
 def network(source, image, ex):
@@ -276,6 +277,8 @@ def network(source, image, ex):
         i = dict(i, members=[renamed.get(m, m) for m in i.get("members") or []])
         if i.get("parent"):
             i["parent"] = renamed.get(i["parent"], i["parent"])
+        if i.get("bond_options"):
+            i["bond_options"] = dict(bond_renamed(tuple(i["bond_options"].items()), renamed))   # its primary
         src[renamed.get(i["name"], i["name"])] = i
     img = {i["name"]: i for i in inet.get("interfaces", ())}
     mac_change = ex.change("remove-file", "/etc/udev/rules.d/70-persistent-net.rules")
@@ -285,6 +288,8 @@ def network(source, image, ex):
         if a is None or b is None:
             out.append(_why("network", "interface " + name, a, b, None))
             continue
+        a, b = _flat(a), _flat(b)
+        planned = _flat(change.data) if change is not None else {}
         fields = sorted(set(a) | set(b) - {"name"})
         for f in [f for f in IFACE_FIELDS if f in fields] + [f for f in fields if f not in IFACE_FIELDS]:
             va, vb = _norm(a.get(f)), _norm(b.get(f))
@@ -293,12 +298,12 @@ def network(source, image, ex):
             why = None
             if f == "mac" and vb is None and mac_change is not None:
                 why = mac_change
-            elif change is not None and f in ("mode", "addresses", "gateway", "dns") + DEVICE_FIELDS \
-                    and _norm(change.data.get(f)) == vb:
-                why = change
+            elif change is not None and f.split(".")[0] in ("mode", "addresses", "gateway", "dns") + DEVICE_FIELDS \
+                    and _norm(planned.get(f)) == vb and not (vb is None and f.split(".")[0] in DEVICE_FIELDS):
+                why = change    # a device fact the Change leaves out is lost: only the Plan's warning explains it
             elif change is not None and f == "config_file" and change.data.get("file") == vb:
                 why = change
-            elif f in DEVICE_FIELDS:
+            elif f.split(".")[0] in DEVICE_FIELDS:
                 why = ex.warning_naming("preflight-network", name + ":")
             out.append(_why("network", "%s.%s" % (name, f), va, vb, why))
     sres, ires = source.get("resolv"), image.get("resolv")
@@ -320,6 +325,14 @@ def network(source, image, ex):
         c = ex.change("write-hosts", "/etc/hosts")
         why = c if c is not None and c.data.get("content") == inet.get("hosts") else None
         out.append(_why("network", "/etc/hosts", _lines(snet.get("hosts")), _lines(inet.get("hosts")), why))
+    return out
+
+
+def _flat(iface):
+    """An interface's fields with each bond option a field of its own (bond_options.primary): a difference
+    names the option."""
+    out = dict(iface)
+    out.update(("bond_options." + k, v) for k, v in (out.pop("bond_options", None) or {}).items())
     return out
 
 

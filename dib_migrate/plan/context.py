@@ -3,6 +3,7 @@ import re
 from dataclasses import dataclass
 
 from ..distros import Family
+from ..scan.network.bond import renamed as bond_options_renamed
 from ..options import Options
 from ..report import Report
 from ..targets import Target
@@ -78,7 +79,8 @@ class Context:
             elif self.options.network == "dhcp" and iface.mode == "static":
                 iface = replace(iface, mode="dhcp", addresses=(), gateway=None, dns=())
             out.append(replace(iface, name=names[iface.name], members=tuple(names[m] for m in iface.members),
-                               parent=names.get(iface.parent, iface.parent)))
+                               parent=names.get(iface.parent, iface.parent),
+                               bond_options=bond_options_renamed(iface.bond_options, names)))
         masters = self.masters(out)
         # a NIC a bond or bridge enslaves has no address of its own: the kernel would not use it
         return [replace(i, mode="manual", addresses=(), gateway=None, dns=()) if i.name in masters else i

@@ -745,8 +745,15 @@ def _set_network(ctx, c):
             if name in owners:
                 ok, detail = _same_content(ctx, p, content)
                 rendered.append(p)
-                if not ok:
+                if not ok and ctx.read(p) is None:
                     missing.append(detail)
+                elif not ok:
+                    # name what differs (a bond option, an address...): the Plan's lines the image's file lacks
+                    have = set(ctx.read(p).splitlines())
+                    lost = [ln.strip() for ln in content.splitlines()
+                            if ln.strip() and not ln.lstrip().startswith("#") and ln not in have]
+                    missing.append("%s: %s%s" % (p, detail, " (the Plan's %s not in it)" % ", ".join(
+                        repr(ln) for ln in lost[:5]) if lost else ""))
     if missing:
         return False, "; ".join(missing)
     return True, "%s %s in %s" % (name, mode, ", ".join(rendered) or path)

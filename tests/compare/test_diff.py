@@ -263,7 +263,7 @@ def test_a_plain_service_is_recorded_even_by_a_legacy_scanner():
 BOND = {"name": "bond0", "mode": "static", "addresses": ["10.0.0.5/24"], "gateway": "10.0.0.1", "dns": ["10.0.0.2"],
         "mac": None, "config_file": "/etc/network/interfaces", "kind": "bond", "members": ["eno1", "eno2"],
         "bond_mode": "active-backup", "mtu": 9000, "routes": [{"to": "10.9.0.0/16", "via": "10.0.0.254"}],
-        "dns_search": ["example.lan"]}
+        "dns_search": ["example.lan"], "bond_options": {"miimon": "200", "primary": "eno1"}}
 VLAN = {"name": "bond0.100", "mode": "static", "addresses": ["10.100.0.5/24"], "gateway": None, "dns": [],
         "mac": None, "config_file": "/etc/network/interfaces", "kind": "vlan", "parent": "bond0", "vlan_id": 100}
 
@@ -272,12 +272,16 @@ def device_plan():
     """The set-network Changes of BOND and VLAN on new hardware: eno1/eno2 are eth0/eth1 there."""
     data = {k: v for k, v in BOND.items() if k not in ("name", "mac", "config_file")}
     bond = Change("set-network", "bond0", "net-static", "bond",
-                  dict(data, members=["eth0", "eth1"], file="/etc/network/interfaces"))
+                  dict(data, members=["eth0", "eth1"], file="/etc/network/interfaces",
+                       bond_options={"miimon": "200", "primary": "eth0"}))
     vdata = {k: v for k, v in VLAN.items() if k not in ("name", "mac", "config_file")}
     vlan = Change("set-network", "bond0.100", "net-static", "vlan", dict(vdata, file="/etc/network/interfaces"))
     ifnames = Change("kernel-args", "net.ifnames=0 biosdevname=0", "net-ifnames", "names",
                      {"args": ["net.ifnames=0"], "renamed": {"eno1": "eth0", "eno2": "eth1"}})
     return plan(bond, vlan, ifnames)
+
+
+RENAMED = {"members": ["eth0", "eth1"], "bond_options": {"miimon": "200", "primary": "eth0"}}
 
 
 def with_devices(bond=None, vlan=None):
@@ -288,22 +292,47 @@ def with_devices(bond=None, vlan=None):
 
 @pytest.mark.parametrize("members", [["eth0", "eth1"], ["eth1", "eth0"]])
 def test_devices_as_planned_on_renamed_members_have_no_difference(members):
-    assert differences(with_devices(), with_devices(bond={"members": members}), device_plan()) == []
+    assert differences(with_devices(), with_devices(bond=dict(RENAMED, members=members)), device_plan()) == []
 
 
 @pytest.mark.parametrize("iface,field,value", [
     ("bond0", "kind", None), ("bond0", "members", ["eth0"]), ("bond0", "bond_mode", "balance-rr"),
     ("bond0", "mtu", None), ("bond0", "routes", []), ("bond0", "dns_search", []),
     ("bond0.100", "vlan_id", 200), ("bond0.100", "parent", "eth0"), ("bond0.100", "kind", None),
+    ("bond0", "bond_options", {"miimon": "200"}), ("bond0", "bond_options", {"miimon": "100", "primary": "eth0"}),
 ])
 def test_device_fact_the_image_lost_is_unexplained(iface, field, value):
     """The Change carries the fact: an image without it is not what the Plan said."""
-    image = with_devices(bond={"members": ["eth0", "eth1"]})
+    image = with_devices(bond=RENAMED)
     for i in image["network"]["interfaces"]:
         if i["name"] == iface:
             i[field] = value
     d = only(differences(with_devices(), image, device_plan()))
+    if field == "bond_options":
+        # each option its own row: the one that differs is named
+        field = "bond_options." + ("primary" if "primary" not in value else "miimon")
     assert d.subject == "%s.%s" % (iface, field) and not d.explained
+
+
+def test_bond_options_the_plan_adds_or_cannot_carry():
+    """A source bond without link monitor gets the Plan's miimon; an option ifupdown cannot say is the Plan's
+    warning: both explained, each by what the Plan says about it."""
+    source = with_devices(bond={"bond_options": {"primary": "eno1", "min_links": "1"}})
+    image = with_devices(bond=dict(RENAMED, bond_options={"primary": "eth0", "miimon": "100"}))
+    p = device_plan()
+    bond = p.changes[0]
+    bond = replace(bond, data=dict(bond.data, bond_options={"primary": "eth0", "miimon": "100"},
+                                   bond_defaults={"miimon": "100"}))
+    said = Warning("preflight-network", "bond0: bond option min_links 1 NOT carried into the image's ifupdown "
+                   "configuration")
+    p = Plan(**dict(p.__dict__, changes=(bond,) + p.changes[1:], warnings=(said,)))
+    diffs = {d.subject: d for d in differences(source, image, p)}
+    assert set(diffs) == {"bond0.bond_options.miimon", "bond0.bond_options.min_links"}
+    assert diffs["bond0.bond_options.miimon"].rule == "net-static"
+    assert diffs["bond0.bond_options.min_links"].rule == "preflight-network"
+    # without the warning, the lost option is unexplained
+    p = Plan(**dict(p.__dict__, warnings=()))
+    assert not {d.subject: d for d in differences(source, image, p)}["bond0.bond_options.min_links"].explained
 
 
 def test_root_line_a_source_lacked_is_explained_only_by_the_plans_warning():

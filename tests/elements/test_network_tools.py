@@ -183,8 +183,11 @@ def test_netplan_generate_makes_the_bond_vlan_and_bridge(root, tmp_path):
         networks = {p.name: p.read_text() for p in out.glob("*.network")}
         bad, log = _networkd_complaints(root)
     subprocess.run(["rm", "-rf", str(out)], check=True)
-    assert "Kind=bond" in netdevs["10-netplan-bond0.netdev"] and "Mode=active-backup" in netdevs[
-        "10-netplan-bond0.netdev"], netdevs
+    bond_netdev = netdevs["10-netplan-bond0.netdev"]
+    for line in ("Kind=bond", "Mode=active-backup", "MIIMonitorSec=200ms", "UpDelaySec=400ms", "DownDelaySec=200ms",
+                 "PrimaryReselectPolicy=better", "FailOverMACPolicy=active", "GratuitousARP=3"):
+        assert line in bond_netdev, (line, bond_netdev)
+    assert "PrimarySlave=true" in networks["10-netplan-eth0.network"], networks["10-netplan-eth0.network"]
     assert "Id=100" in netdevs["10-netplan-bond0.100.netdev"] and "Kind=bridge" in netdevs["10-netplan-br0.netdev"]
     assert "Bond=bond0" in networks["10-netplan-eth0.network"] and "Bond=bond0" in networks["10-netplan-eth1.network"]
     assert "Bridge=br0" in networks["10-netplan-eth3.network"]
@@ -221,7 +224,9 @@ def test_ifquery_reads_the_bond_vlan_and_bridge(root, tmp_path):
             q = ch.run("ifquery", "-i", "/etc/network/interfaces", nic, capture_output=True, text=True, check=False)
             assert q.returncode == 0, (nic, q.stderr)
             got[nic] = q.stdout
-    for line in ("bond-slaves: eth0 eth1", "bond-mode: active-backup", "bond-miimon: 100", "mtu: 9000",
+    for line in ("bond-slaves: eth0 eth1", "bond-mode: active-backup", "bond-miimon: 200", "bond-updelay: 400",
+                 "bond-downdelay: 200", "bond-primary: eth0", "bond-primary-reselect: better",
+                 "bond-fail-over-mac: active", "bond-num-grat-arp: 3", "mtu: 9000",
                  "dns-search: example.lan", "up: ip route add 10.9.0.0/16 via 10.0.0.254 dev bond0"):
         assert line in got["bond0"], (line, got["bond0"])
     assert "vlan-raw-device: bond0" in got["bond0.100"] and "bridge_ports: eth3" in got["br0"], got
@@ -243,7 +248,10 @@ def test_networkmanager_loads_the_bond_vlan_bridge_and_ports(root, tmp_path):
     for path in files:
         assert path in listed, "NetworkManager did not load %s\n%s\n%s" % (path, listed, log[-3000:])
     assert "connection.master:bond0" in port and "connection.slave-type:bond" in port, port
-    assert "mode=active-backup" in bond and "miimon=100" in bond and "9000" in bond, bond
+    for option in ("mode=active-backup", "miimon=200", "updelay=400", "downdelay=200", "primary=eth0",
+                   "primary_reselect=better", "fail_over_mac=active", "num_grat_arp=3"):
+        assert option in bond, (option, bond)
+    assert "9000" in bond, bond
     assert "10.9.0.0/16" in bond and "10.0.0.254" in bond and "example.lan" in bond, bond
     assert "vlan.id:100" in vlan and "vlan.parent:bond0" in vlan, vlan
     assert "error" not in " ".join(ln for ln in log.splitlines() if "keyfile" in ln).lower(), log
@@ -266,17 +274,27 @@ def test_a_bond_without_address_under_a_vlan_is_read_by_netplan_networkd_and_ifq
         out = root / "run/systemd/network"
         vlan = (out / "10-netplan-bond0.100.network").read_text() if r.returncode == 0 else ""
         bond = (out / "10-netplan-bond0.network").read_text() if r.returncode == 0 else ""
+        netdev = (out / "10-netplan-bond0.netdev").read_text() if r.returncode == 0 else ""
     subprocess.run(["rm", "-rf", str(out)], check=True)
     assert r.returncode == 0, r.stderr
     for line in ("Address=2001:db8:100::5/64", "Destination=2001:db8:9::/48", "Gateway=2001:db8:100::1",
                  "Domains=example.lan corp.example"):
         assert line in vlan, (line, vlan)
     assert "VLAN=bond0.100" in bond and "MTUBytes=9000" in bond, bond
+    # LACP's options, and the link monitor the Plan adds (the report sets none)
+    for line in ("Mode=802.3ad", "LACPTransmitRate=fast", "TransmitHashPolicy=layer3+4", "AdSelect=bandwidth",
+                 "MinLinks=1", "MIIMonitorSec=100ms"):
+        assert line in netdev, (line, netdev)
 
     networkd = _addressless_files(tmp_path / "networkd", "systemd-networkd")
+    assert "LACPTransmitRate=fast" in networkd["/etc/systemd/network/10-bond0.netdev"]
     with Chroot(root), _Placed(root, networkd, 0o644):
-        bad, log = _networkd_complaints(root)
-    assert not bad, log
+        r = _in_netns(root, "SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console timeout 5 "
+                            "/lib/systemd/systemd-networkd 2>&1; true")
+    bad = [ln for ln in r.stdout.splitlines()
+           if any(w in ln for w in ("Unknown key", "Unknown section", "Failed to parse", "Invalid", "ignoring"))
+           and (".network" in ln or ".netdev" in ln)]
+    assert not bad and 'bond0: loaded "bond"' in r.stdout, r.stdout[-3000:]
 
     ifupdown = _addressless_files(tmp_path / "ifupdown", "ifupdown")
     with Chroot(root) as ch, _Placed(root, ifupdown, 0o644):
@@ -285,3 +303,23 @@ def test_a_bond_without_address_under_a_vlan_is_read_by_netplan_networkd_and_ifq
     assert all(r.returncode == 0 for r in q.values()), {n: r.stderr for n, r in q.items()}
     assert "bond-mode: 802.3ad" in q["bond0"].stdout and "up: ip route add 2001:db8:9::/48 via 2001:db8:100::1 " \
         "dev bond0.100" in q["bond0.100"].stdout, (q["bond0"].stdout, q["bond0.100"].stdout)
+    # ifenslave has no min_links: the Plan warns of it instead (tests/unit/test_network_devices.py)
+    for line in ("bond-lacp-rate: fast", "bond-xmit-hash-policy: layer3+4", "bond-ad-select: bandwidth",
+                 "bond-miimon: 100"):
+        assert line in q["bond0"].stdout, (line, q["bond0"].stdout)
+
+
+def test_networkmanager_loads_an_lacp_bond(root, tmp_path):
+    """bond0 in 802.3ad with LACP's options (and the Plan's miimon): NetworkManager 1.42 accepts every one."""
+    files = {p: c for p, c in _addressless_files(tmp_path, "NetworkManager").items() if p.startswith(NM_DIR)}
+    script = ("rm -f /run/dbus/pid /tmp/nm.list /tmp/nm.log; mkdir -p /run/dbus && dbus-daemon --system --fork && "
+              "(NetworkManager --no-daemon --log-level=INFO >/tmp/nm.log 2>&1 &) && "
+              "for i in $(seq 30); do nmcli -t -f NAME connection show >/tmp/nm.list 2>&1 && "
+              "grep -qx bond0 /tmp/nm.list && break; sleep 1; done; "
+              "nmcli -t -f bond.options connection show bond0; echo ---; cat /tmp/nm.log")
+    with Chroot(root), _Placed(root, files):
+        r = _in_netns(root, script, timeout=120)
+    bond, _, log = r.stdout.partition("---")
+    for option in ("mode=802.3ad", "lacp_rate=fast", "xmit_hash_policy=layer3+4", "ad_select=bandwidth",
+                   "min_links=1", "miimon=100"):
+        assert option in bond, (option, bond, log[-3000:])

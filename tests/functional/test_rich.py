@@ -192,8 +192,6 @@ def test_bond_with_both_members(facts):
     assert "Currently Active Slave: %s" % rf.MEMBERS[0] in bonding, bonding
 
 
-@pytest.mark.xfail(strict=True, reason="the scan reads bond-mode but no other bond option: the source's bond-primary "
-                                       "is dropped (and bond-miimon is rendered as a constant), unnamed by the Plan")
 def test_bond_primary_as_on_the_source(facts):
     assert "Primary Slave: %s" % rf.MEMBERS[0] in facts["bonding"], facts["bonding"]
 

@@ -69,6 +69,12 @@ def setter(path, value):
     return mutate
 
 
+def bond_with(options):
+    """eth0 made a bond (over eth1) with bond ``options``."""
+    return setter(("network", "interfaces", 0), {"name": "bond0", "mode": "dhcp", "kind": "bond",
+                                                 "members": ["eth1"], "bond_options": options})
+
+
 def deleter(path):
     def mutate(d):
         for k in path[:-1]:
@@ -168,6 +174,20 @@ CASES = {
                     "field network.interfaces[0].dns"),
     "mac-garbage": (lambda t: report(t, setter(("network", "interfaces", 0, "mac"), "00:11:22:33:44")),
                     "field network.interfaces[0].mac"),
+    "bond-option-metachar": (lambda t: report(t, bond_with({"primary": "eth1$(reboot)"})),
+                             "field network.interfaces[0].bond_options.primary"),
+    "bond-option-space": (lambda t: report(t, bond_with({"arp_ip_target": "10.0.0.1 10.0.0.2"})),
+                          "field network.interfaces[0].bond_options.arp_ip_target"),
+    "bond-option-name": (lambda t: report(t, bond_with({"Miimon;x": "100"})),
+                         "field network.interfaces[0].bond_options"),
+    "bond-option-mode": (lambda t: report(t, bond_with({"mode": "active-backup"})),
+                         "field network.interfaces[0].bond_options = 'mode': the bond's mode is the interface's "
+                         "bond_mode"),
+    "bond-option-number": (lambda t: report(t, bond_with({"miimon": 100})),
+                           "field network.interfaces[0].bond_options.miimon"),
+    "bond-options-not-a-bond": (lambda t: report(t, setter(("network", "interfaces", 0, "bond_options"),
+                                                           {"miimon": "100"})),
+                                "field network.interfaces[0].bond_options"),
     "config-file-relative": (lambda t: report(t, setter(("network", "interfaces", 0, "config_file"), "etc/x")),
                              "field network.interfaces[0].config_file"),
     "fstab-not-list": (lambda t: report(t, setter(("fstab",), "/dev/sda1 / ext4")), "field fstab"),

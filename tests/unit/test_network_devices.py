@@ -24,8 +24,12 @@ MANAGERS = {   # manager -> (package names, enabled services) the detection need
     "wicked": ({"wicked"}, [{"name": "wicked", "state": "enabled"}]),
 }
 MAC_WORDS = ("hwaddress", "hwaddr", "macaddr", "mac-address", "macaddress", "lladdr")
-FACTS = ("mode", "addresses", "gateway", "dns", "kind", "members", "bond_mode", "parent", "vlan_id", "mtu",
-         "routes", "dns_search")
+FACTS = ("mode", "addresses", "gateway", "dns", "kind", "members", "bond_mode", "bond_options", "parent", "vlan_id",
+         "mtu", "routes", "dns_search")
+# bond0's options in every fixture, each in its manager's spelling (numeric aliases, time units, the primary
+# named in a port's stanza or .network): the scan reads the same kernel-named form from all six
+BOND_OPTIONS = {"miimon": "200", "updelay": "400", "downdelay": "200", "primary": "eno1", "primary_reselect": "better",
+                "fail_over_mac": "active", "num_grat_arp": "3"}
 
 
 def scan(root, manager):
@@ -100,6 +104,17 @@ def check_bond(case):
     assert "10.0.0.5/24" in back["addresses"] and "2001:db8:5::5/64" in back["addresses"]
 
 
+def check_bond_options(case):
+    source = {i["name"]: i for i in case.net["interfaces"]}["bond0"]
+    assert source["bond_options"] == BOND_OPTIONS
+    # the primary port eno1 is eth0 in the image, like the member it names
+    planned = dict(BOND_OPTIONS, primary="eth0")
+    assert case.nets["bond0"].data["bond_options"] == planned
+    assert "bond_defaults" not in case.nets["bond0"].data
+    assert case.back["bond0"]["bond_options"] == planned
+    assert "bond option primary eth0" in case.nets["bond0"].reason
+
+
 def check_vlan(case):
     vlan = case.nets["bond0.100"].data
     assert (vlan["kind"], vlan["parent"], vlan["vlan_id"]) == ("vlan", "bond0", 100)
@@ -164,12 +179,15 @@ def check_round_trip(case):
         f = facts_of(i)
         if "members" in f:
             f["members"] = [renamed.get(m, m) for m in f["members"]]
+        if "primary" in f.get("bond_options", {}):
+            f["bond_options"] = dict(f["bond_options"], primary=renamed[f["bond_options"]["primary"]])
         source[i["name"]] = f
     assert scanned == source
 
 
-CHECKS = {"bond": check_bond, "vlan": check_vlan, "bridge": check_bridge, "route": check_route, "mtu": check_mtu,
-          "search": check_search, "second-file": check_second_file, "round-trip": check_round_trip}
+CHECKS = {"bond": check_bond, "bond-options": check_bond_options, "vlan": check_vlan, "bridge": check_bridge,
+          "route": check_route, "mtu": check_mtu, "search": check_search, "second-file": check_second_file,
+          "round-trip": check_round_trip}
 READY = tuple(MANAGERS)
 
 
@@ -187,7 +205,8 @@ def test_no_warning_for_what_is_carried(cases):
 
 ADDRESSLESS_BOND = [
     {"name": "bond0", "mode": "manual", "kind": "bond", "members": ["eth0", "eth1"], "bond_mode": "802.3ad",
-     "mtu": 9000},
+     "mtu": 9000, "bond_options": {"lacp_rate": "fast", "xmit_hash_policy": "layer3+4", "ad_select": "bandwidth",
+                                   "min_links": "1"}},
     {"name": "bond0.100", "mode": "static", "addresses": ["10.100.0.5/24", "2001:db8:100::5/64"],
      "gateway": "10.100.0.1", "dns": ["10.100.0.2"], "kind": "vlan", "parent": "bond0", "vlan_id": 100,
      "routes": [{"to": "10.9.0.0/16", "via": "10.100.0.254"}, {"to": "2001:db8:9::/48", "via": "2001:db8:100::1"}],
@@ -222,3 +241,48 @@ def test_rendered_devices_golden(cases, manager):
     files = cases(manager).files
     check_golden(GOLDEN / "network" / ("devices-%s.txt" % manager),
                  "".join("=== %s\n%s" % (p, files[p]) for p in sorted(files)))
+
+
+def test_a_bond_without_link_monitor_gets_miimon_and_the_plan_says_why(tmp_path):
+    """ADDRESSLESS_BOND sets neither miimon nor arp_interval: the Plan adds miimon, in its data and its reason."""
+    ifaces = [dict(i, config_file=None) for i in ADDRESSLESS_BOND]
+    plan = plan_of(report_of(tmp_path, {"manager": "ifupdown", "interfaces": ifaces}), "kvm")
+    bond = [c for c in plan.by_action("set-network") if c.subject == "bond0"][0]
+    assert bond.data["bond_defaults"] == {"miimon": "100"} and bond.data["bond_options"]["miimon"] == "100"
+    assert "neither miimon nor arp_interval" in bond.reason and "never fails over" in bond.reason
+    # an ARP monitor is a link monitor: no miimon beside it (the driver would drop ARP monitoring)
+    ifaces[0]["bond_options"] = {"arp_interval": "200", "arp_ip_target": "10.100.0.1"}
+    plan = plan_of(report_of(tmp_path, {"manager": "ifupdown", "interfaces": ifaces}), "kvm")
+    bond = [c for c in plan.by_action("set-network") if c.subject == "bond0"][0]
+    assert bond.data["bond_options"] == {"arp_interval": "200", "arp_ip_target": "10.100.0.1"}
+    assert "bond_defaults" not in bond.data and "never fails over" not in bond.reason
+
+
+# options some managers' files cannot say: each of those names it in a Plan warning, the others carry it
+UNSAYABLE = {"min_links": ("ifupdown",), "use_carrier": ("netplan", "systemd-networkd"),
+             "peer_notif_delay": ("ifupdown", "netplan", "systemd-networkd"), "active_slave": ("netplan",)}
+OPTION_VALUES = {"min_links": "1", "use_carrier": "1", "peer_notif_delay": "200", "active_slave": "eth0"}
+
+
+@pytest.mark.parametrize("manager", READY)
+def test_an_option_the_manager_cannot_say_is_a_plan_warning(tmp_path, manager):
+    ifaces = [dict(i, config_file=None) for i in ADDRESSLESS_BOND]
+    ifaces[0]["bond_options"] = dict(OPTION_VALUES, miimon="100")
+    if manager == "wicked":
+        ifaces[1].pop("dns_search")
+    plan = plan_of(report_of(tmp_path, {"manager": manager, "interfaces": ifaces}), "kvm")
+    bond = [c for c in plan.by_action("set-network") if c.subject == "bond0"][0]
+    warned = " ".join(w.message for w in plan.warnings if w.rule == "preflight-network")
+    for option, value in OPTION_VALUES.items():
+        if manager in UNSAYABLE[option]:
+            assert "bond option %s %s" % (option, value) in warned, (option, warned)
+            assert option not in bond.data["bond_options"] and option not in bond.reason
+        else:
+            assert bond.data["bond_options"][option] == value and option not in warned
+    # what is carried scans back from the rendered files
+    for path, text in network_files(plan).items():
+        p = tmp_path / "image" / path.lstrip("/")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    back = {i["name"]: i for i in scan(tmp_path / "image", manager)["interfaces"]}
+    assert back["bond0"]["bond_options"] == bond.data["bond_options"]

@@ -40,7 +40,7 @@ def test_set_network_checks_every_file_of_a_bond(tmp_path, manager, member_file)
     c = Change("set-network", "bond0", "net-static", "r",
                {"mode": "static", "addresses": ["192.0.2.10/24"], "gateway": "192.0.2.1", "dns": [],
                 "manager": manager, "file": None, "kind": "bond", "members": ["eth0", "eth1"],
-                "bond_mode": "active-backup", "bond_miimon": 100, "mtu": 9000,
+                "bond_mode": "active-backup", "bond_options": {"miimon": "100", "primary": "eth0"}, "mtu": 9000,
                 "routes": [{"to": "10.9.0.0/16", "via": "192.0.2.254"}]})
     build = Build(("debian-minimal",), "bookworm", "amd64", "qcow2", "qcow2")
     plan = Plan(host="h", target="kvm", strategy="packages", identity="keep", family="debian", distro="debian",
@@ -55,6 +55,39 @@ def test_set_network_checks_every_file_of_a_bond(tmp_path, manager, member_file)
     (tmp_path / member_file.lstrip("/")).unlink()
     ok, detail = checks.CHECKS["set-network"](_ctx(tmp_path, plan), c)
     assert not ok and member_file + " missing" in detail, detail
+
+
+# where each manager says the bond's primary port, as render writes it
+PRIMARY = {"ifupdown": "bond-primary eth0", "netplan": 'primary: "eth0"', "NetworkManager": "primary=eth0",
+           "systemd-networkd": "PrimarySlave=yes", "network-scripts": "primary=eth0", "wicked": "primary=eth0"}
+
+
+@pytest.mark.parametrize("manager", sorted(PRIMARY))
+def test_set_network_names_a_lost_bond_option(tmp_path, manager):
+    """An image whose bond lost its primary port fails the bond's check, which names the line."""
+    from dib_migrate.plan.model import Build, Plan
+    c = Change("set-network", "bond0", "net-static", "r",
+               {"mode": "static", "addresses": ["192.0.2.10/24"], "gateway": "192.0.2.1", "dns": [],
+                "manager": manager, "file": None, "kind": "bond", "members": ["eth0", "eth1"],
+                "bond_mode": "active-backup", "bond_options": {"miimon": "100", "primary": "eth0"}})
+    build = Build(("debian-minimal",), "bookworm", "amd64", "qcow2", "qcow2")
+    plan = Plan(host="h", target="kvm", strategy="packages", identity="keep", family="debian", distro="debian",
+                version="12", init_system="systemd", build=build, changes=(c,))
+    files = network_files(plan)
+    for path, content in files.items():
+        (tmp_path / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path.lstrip("/")).write_text(content)
+    ok, detail = checks.CHECKS["set-network"](_ctx(tmp_path, plan), c)
+    assert ok, detail
+    [path] = [p for p, t in files.items() if PRIMARY[manager] in t]
+    text = files[path]
+    primary = PRIMARY[manager]
+    lost = text.replace("\n" + primary, "").replace(" " + primary, "").replace(primary + " ", "")
+    assert lost != text
+    (tmp_path / path.lstrip("/")).write_text(lost)
+    ok, detail = checks.CHECKS["set-network"](_ctx(tmp_path, plan), c)
+    assert not ok and path in detail, detail
+    assert primary.strip() in detail or "BONDING" in detail, detail
 
 
 def _esp(path, files):

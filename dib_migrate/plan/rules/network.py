@@ -4,7 +4,11 @@ import re
 from ..context import LEGACY_NAME
 from ... import rule_registry as R
 from ..model import Change
-from ...network_files import BOND_MIIMON, interface_files
+from ...network_files import interface_files
+from ...scan.network import bond
+
+# the link monitor a bond gets when the source set none: without one it never notices a dead port, never fails over
+BOND_MIIMON = 100
 
 # where /etc/hosts names the host once its address comes from DHCP (Debian's convention)
 DHCP_HOSTS_ADDRESS = "127.0.1.1"
@@ -66,16 +70,21 @@ def interface_changes(ctx):
         facts = [f for f in iface.device_facts() if f not in lost]
         if facts:
             reason += "; %s%s" % ("; ".join(facts), _renamed_members(old, iface))
-            if iface.kind == "bond":
-                reason += "; link monitored every %d ms" % BOND_MIIMON
+        if data.get("bond_defaults"):
+            reason += ("; the source's bond sets no link monitor (neither miimon nor arp_interval): miimon %d "
+                       "set, without a monitor the bond never notices a dead port and never fails over" % BOND_MIIMON)
+        elif iface.kind == "bond" and not bond.monitored(data["bond_options"]):
+            reason += "; the source turned the bond's link monitor off (miimon 0), kept: it never fails over"
         yield Change("set-network", iface.name, rule, reason, data)
 
 
 def uncarried(iface, manager):
-    """The device facts of ``iface`` no rendered configuration carries, as words (preflight warns of them)."""
+    """The device facts of ``iface`` the manager's rendered configuration cannot carry, as words (preflight warns
+    of them)."""
     out = []
     if iface.kind == "vlan" and not (iface.parent and iface.vlan_id):
         out.append("VLAN %s on %s" % (iface.vlan_id, iface.parent))
+    out += ["bond option %s %s" % kv for kv in iface.bond_options if not bond.says(manager, kv[0])]
     if iface.dns_search and manager == "wicked":
         # wicked takes search domains from netconfig's global list, not from an interface's ifcfg file
         out.append("DNS search %s" % " ".join(iface.dns_search))
@@ -92,9 +101,13 @@ def device_data(iface, manager):
     if iface.kind in ("bond", "bridge"):
         data["members"] = list(iface.members)
     if iface.kind == "bond":
-        data["bond_miimon"] = BOND_MIIMON
         if iface.bond_mode:
             data["bond_mode"] = iface.bond_mode
+        options = bond.carried(manager, dict(iface.bond_options))
+        if "miimon" not in options and not bond.monitored(options):
+            data["bond_defaults"] = {"miimon": str(BOND_MIIMON)}
+            options.update(data["bond_defaults"])
+        data["bond_options"] = options
     if iface.kind == "vlan":
         data["parent"] = iface.parent
         data["vlan_id"] = iface.vlan_id

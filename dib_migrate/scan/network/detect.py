@@ -3,6 +3,7 @@ import re
 
 from ..command import run
 from ..names import valid
+from . import bond
 from .ifupdown import ifupdown_files, parse_ifupdown
 from .interface import new_interface
 from .netplan import netplan_interfaces
@@ -114,6 +115,13 @@ def detect_network(root, names, services, progress):
             progress.warn("interface %r left out: its name or addresses are not valid" % iface["name"])
         else:
             out.append(cleaned)
+            kept = (cleaned.get("bond_options") or {}).items()
+            left = iface.get("_bond_bad", []) + ["%s=%s" % kv for kv in sorted((iface.get("bond_options") or {})
+                                                                               .items()) if kv not in kept]
+            if left:
+                progress.warn("bond %s: %s left out of the report (%s; not understood, or a single port's setting): "
+                              "set on the new instance by hand" % (iface["name"], ", ".join(left),
+                                                                   iface["config_file"]))
     # NetworkManager names keyfiles after their connection ("Wired connection 1"): spaces allowed, no ".."
     config_files = [p for p in config_files if re.match(r"^/[A-Za-z0-9._+@/ -]*$", p) and "/../" not in p + "/"]
     return {"manager": manager, "interfaces": out, "hosts": root.read("/etc/hosts"), "config_files": config_files}
@@ -179,6 +187,10 @@ def clean_interface(iface):
         out["members"] = members
     if valid("service", iface.get("bond_mode") or ""):
         out["bond_mode"] = iface["bond_mode"]
+    options = {k: v for k, v in (iface.get("bond_options") or {}).items()
+               if bond.NAME.match(k) and k != "mode" and bond.VALUE.match(v)}
+    if options and out.get("kind") == "bond":
+        out["bond_options"] = options
     if valid("interface", iface.get("parent") or ""):
         out["parent"] = iface["parent"]
     if isinstance(iface.get("vlan_id"), int) and 0 < iface["vlan_id"] < 4095:

@@ -2,6 +2,7 @@
 import os
 import re
 
+from . import bond
 from .interface import cidr, new_interface
 
 
@@ -37,14 +38,15 @@ ROUTE_NET = re.compile(r"^route\s+add\s+-net\s+(\S+)\s+netmask\s+(\S+)\s+gw\s+(\
 
 def _device_option(iface, key, values, masters):
     """What ifupdown's bonding, vlan and bridge-utils options, mtu, dns-search and up-routes say."""
-    if key in ("bond-slaves", "slaves") and values != ["none"]:
+    if key in ("bond-slaves", "bond_slaves", "slaves") and values != ["none"]:
         iface["kind"] = "bond"
         iface["members"] = [v for v in values if v != "none"]
-    elif key == "bond-master":
+    elif key in ("bond-master", "bond_master"):
         masters[iface["name"]] = values[0]
-    elif key == "bond-mode":
-        iface["kind"] = "bond"
-        iface["bond_mode"] = values[0]
+    elif bond.ifupdown_name(key):
+        # ifenslave's options (bond-mode, bond-miimon, bond_primary...): read once the whole file is
+        # (a member's stanza may repeat them for its bond)
+        iface.setdefault("_bond_words", []).append((bond.ifupdown_name(key), values))
     elif key == "vlan-raw-device":
         iface["kind"] = "vlan"
         iface["parent"] = values[0]
@@ -125,6 +127,7 @@ def parse_ifupdown(files):
         if master in ifaces and member not in ifaces[master].setdefault("members", []):
             ifaces[master]["members"].append(member)
             ifaces[master].setdefault("kind", "bond")
+    _bond_options(ifaces, order, masters)
     for name in order:
         iface = ifaces[name]
         iface.pop("_netmask", None)
@@ -135,3 +138,27 @@ def parse_ifupdown(files):
         iface["addresses"] = [cidr(a) for a in iface["addresses"] if cidr(a)]
         out.append(iface)
     return out
+
+
+def _bond_options(ifaces, order, masters):
+    """The bond-* options of each stanza onto its bond: its own, or (a member's stanza, ifenslave applies
+    them to the master too) its master's where the master's stanza does not set them."""
+    for name in sorted(order, key=lambda n: n in masters):   # the bonds' own stanzas first
+        iface = ifaces[name]
+        words = iface.pop("_bond_words", [])
+        if not words:
+            continue
+        r = bond.Reader()
+        for option, values in words:
+            if option in bond.IFUPDOWN_PORT_SETTINGS:
+                r.bad.append("bond-%s %s (in %s's stanza)" % (option.replace("_", "-"), " ".join(values), name))
+            else:
+                # ifenslave takes the first of several primaries that is a port; one is the bond's
+                r.add(option, values[0] if bond.KINDS.get(option) == bond.DEVICE else " ".join(values))
+        target = ifaces.get(masters.get(name), iface)
+        if target is iface and r.mode:
+            iface["kind"] = "bond"
+        if target is not iface:
+            r.options = {k: v for k, v in r.options.items() if k not in target.get("bond_options", {})}
+            r.mode = None if target.get("bond_mode") else r.mode
+        r.into(target)

@@ -1,5 +1,6 @@
 """netplan YAML files."""
 from ..yamlread import SimpleYAMLError, parse_simple_yaml
+from . import bond
 from .interface import cidr, new_interface
 
 
@@ -66,8 +67,7 @@ def netplan_interfaces(root, progress):
         if kind == "bonds":
             params = conf.get("parameters") if isinstance(conf.get("parameters"), dict) else {}
             iface.update(kind="bond", members=[str(m) for m in conf.get("interfaces") or []])
-            if params.get("mode"):
-                iface["bond_mode"] = str(params["mode"])
+            bond.from_netplan(params).into(iface)
         elif kind == "bridges":
             iface.update(kind="bridge", members=[str(m) for m in conf.get("interfaces") or []])
         elif kind == "vlans":

@@ -3,6 +3,7 @@ import os
 import re
 
 from ..keyvalue import parse_shell_vars
+from . import bond
 from .interface import cidr, new_interface
 
 
@@ -34,9 +35,7 @@ def parse_ifcfg(path, text, global_vars=None):
     iface["dns"] = [v[k] for k in ("DNS1", "DNS2", "DNS3") if v.get(k)]
     if v.get("TYPE", "").lower() == "bond" or v.get("BONDING_OPTS") or v.get("BONDING_MASTER", "").lower() == "yes":
         iface["kind"] = "bond"
-        mode = re.search(r"mode=(\S+)", v.get("BONDING_OPTS", "") or v.get("BONDING_MODULE_OPTS", ""))
-        if mode:
-            iface["bond_mode"] = mode.group(1)
+        bond.from_kernel_words(v.get("BONDING_OPTS", "") or v.get("BONDING_MODULE_OPTS", "")).into(iface)
     elif v.get("TYPE", "").lower() == "bridge" or v.get("BRIDGE", "").lower() == "yes":
         iface["kind"] = "bridge"
         if v.get("BRIDGE_PORTS"):

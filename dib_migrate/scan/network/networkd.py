@@ -2,6 +2,7 @@
 import re
 
 from ..keyvalue import parse_ini
+from . import bond
 from .interface import cidr, new_interface
 
 NETDEV_KINDS = {"bond": "bond", "bridge": "bridge", "vlan": "vlan"}
@@ -39,8 +40,8 @@ def _device(iface, netdev):
     kind, get, path = netdev
     iface["kind"] = kind
     iface["_files"].append(path)
-    if kind == "bond" and get.get("Bond.Mode"):
-        iface["bond_mode"] = get["Bond.Mode"]
+    if kind == "bond":
+        bond.from_networkd([(k[len("Bond."):], v) for k, v in get.items() if k.startswith("Bond.")]).into(iface)
     if kind == "vlan" and (get.get("VLAN.Id") or "").isdigit():
         iface["vlan_id"] = int(get["VLAN.Id"])
     if (get.get("NetDev.MTUBytes") or "").isdigit() and not iface.get("mtu"):
@@ -48,7 +49,7 @@ def _device(iface, netdev):
 
 
 def networkd_interfaces(root):
-    out, masters, vlans = [], [], []
+    out, masters, vlans, flags = [], [], [], []
     # only the admin's files: the vendor ones under /usr/lib (container host0, ...) are defaults
     for d in ("/etc/systemd/network",):
         netdevs = _netdevs(root, d)
@@ -82,6 +83,8 @@ def networkd_interfaces(root):
                                                                   if w != "~.")
                     elif sect == "Network" and key in ("Bond", "Bridge"):
                         masters.append((value, iface["name"], path))
+                    elif sect == "Network" and key in bond.NETWORKD_MEMBER and bond.flag(value) == "1":
+                        flags.append((iface["name"], bond.NETWORKD_MEMBER[key]))   # PrimarySlave=yes
                     elif sect == "Network" and key == "VLAN":
                         vlans.append((value, iface["name"]))
                     elif sect == "Link" and key == "MTUBytes" and value.isdigit():
@@ -97,6 +100,10 @@ def networkd_interfaces(root):
     for master, member, path in masters:
         if master in by_name:
             by_name[master].setdefault("members", []).append(member)
+    master_of = {member: master for master, member, _path in masters}
+    for member, option in flags:
+        if master_of.get(member) in by_name:
+            by_name[master_of[member]].setdefault("bond_options", {})[option] = member
     for vlan, parent in vlans:
         if vlan in by_name:
             by_name[vlan]["parent"] = parent

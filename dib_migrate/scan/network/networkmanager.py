@@ -2,6 +2,7 @@
 import re
 
 from ..keyvalue import parse_ini
+from . import bond
 from .interface import cidr, new_interface
 
 
@@ -9,8 +10,13 @@ def _nm_device(iface, kind, get, triples):
     """Bond/bridge/VLAN facts, MTU, DNS search and static routes of one keyfile."""
     if kind in ("bond", "bridge"):
         iface["kind"] = kind
-        if kind == "bond" and get.get(("bond", "mode")):
-            iface["bond_mode"] = get[("bond", "mode")]
+        if kind == "bond":
+            # the [bond] keys are the kernel's option names
+            reader = bond.Reader()
+            for sect, key, value in triples:
+                if sect == "bond":
+                    reader.add(key, value)
+            reader.into(iface)
     elif kind == "vlan":
         iface["kind"] = "vlan"
         iface["parent"] = get.get(("vlan", "parent"))
@@ -49,7 +55,9 @@ def nm_keyfile_interfaces(root):
         name = get.get(("connection", "interface-name")) or get.get(("connection", "id"), "")
         member = _nm_member(get)
         if member:
-            ports.append((member[0], name, path))
+            # a port's own bond settings (queue-id, prio): not the bond's options, not reported
+            settings = ["%s=%s (%s's [bond-port])" % (k, v, name) for s, k, v in triples if s == "bond-port"]
+            ports.append((member[0], name, path, settings))
             continue
         iface = new_interface(name, path)
         iface["_uuid"] = get.get(("connection", "uuid"))
@@ -73,9 +81,10 @@ def nm_keyfile_interfaces(root):
             elif method in ("auto", "dhcp") and iface["mode"] is None and family == "ipv4":
                 iface["mode"] = "dhcp"
         out.append(iface)
-    for master, name, path in ports:
+    for master, name, path, settings in ports:
         for iface in out:
             if master in (iface["name"], iface.get("_uuid")):
                 iface.setdefault("members", []).append(name)
                 iface.setdefault("_files", [iface["config_file"]]).append(path)
+                iface.setdefault("_bond_bad", []).extend(settings)
     return out
