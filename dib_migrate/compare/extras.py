@@ -30,13 +30,16 @@ def _kind(st):
 
 def extra_rows(source, root, overlay_paths, skip=lambda path, kind: False):
     """(path, "extra", None, kind) for each top-most image entry the source did not have, and what
-    diff.py explains them with: {"owners": {path: [package, ...]}, "alternatives": {link path}}.
-    ``skip(path, kind)``: entries compared as facts elsewhere (identity, unit links)."""
-    left_out = recorded(source)
-    if left_out is None:
-        return [], {"owners": {}, "alternatives": set()}
+    diff.py explains them with: {"owners": {path: [package, ...]}, "alternatives": {link path},
+    "made_by": {path: [package, ...]}, "contents": {extra directory: its files}}.
+    ``skip(path, kind)``: entries compared as facts elsewhere (identity, unit links). Only images
+    with a dpkg database are walked: ownership is read from its file lists (an rpm image's would
+    need rpm's database, not read here)."""
     from ..scan.scanner import Root
     image = Root(str(root))
+    left_out = recorded(source)
+    if left_out is None or not os.path.isdir(image.host("/var/lib/dpkg/info")):
+        return [], {"owners": {}, "alternatives": set()}
     owners = {}
     for path, package in dpkg_owners(image, ("/",), every=True).items():
         owners.setdefault(image.canonical(path), []).extend(package)

@@ -87,3 +87,11 @@ def test_rootfs_explanations_need_the_rebuild(tmp_path):
     diffs = {d.subject: d for d in differences(source, facts(), replace(plan(), strategy="rootfs"),
                                                extra_rows=rows, extra_context=context)}
     assert not diffs["/var/log extra"].explained
+
+
+def test_an_image_without_a_dpkg_database_is_not_walked(tmp_path):
+    """Ownership comes from dpkg's lists: an rpm image would show every file as extra."""
+    import shutil
+    root = _root(tmp_path)
+    shutil.rmtree(root / "var/lib/dpkg")
+    assert extra_rows(_source(), root, set())[0] == []
