@@ -60,7 +60,7 @@ def _view(change):
             "vlan_id": d.get("vlan_id"), "mtu": d.get("mtu"), "routes": routes,
             "routes4": [r for r in routes if _family(r["to"]) == 4],
             "routes6": [r for r in routes if _family(r["to"]) == 6],
-            "search": list(d.get("dns_search") or []),
+            "search": list(d.get("dns_search") or []), "renderer": d.get("renderer"),
             "master": None, "port_type": None, "port_flags": [], "vlans": []}
 
 
@@ -69,7 +69,7 @@ def _bare(name):
     return {"name": name, "mode": "manual", "v4": [], "v6": [], "gateway4": None, "gateway6": None, "dns": [],
             "dns4": [], "dns6": [], "kind": "ethernet", "members": [], "bond_mode": None, "bond_options": {},
             "parent": None, "vlan_id": None, "mtu": None, "routes": [], "routes4": [], "routes6": [], "search": [],
-            "master": None, "port_type": None, "port_flags": [], "vlans": []}
+            "renderer": None, "master": None, "port_type": None, "port_flags": [], "vlans": []}
 
 
 def devices(nets):

@@ -52,6 +52,7 @@ class Interface:
     bond_mode: Optional[str] = None
     # the bond's other options, kernel names -> values (scan/network/bond.py); the mode is bond_mode
     bond_options: Tuple[Tuple[str, str], ...] = ()
+    renderer: Optional[str] = None   # netplan's backend for this device (networkd, NetworkManager)
     parent: Optional[str] = None
     vlan_id: Optional[int] = None
     mtu: Optional[int] = None
@@ -346,7 +347,7 @@ def load_report(path):
                       bond_options=tuple(sorted((i.get("bond_options") or {}).items())),
                       parent=i.get("parent"), vlan_id=i.get("vlan_id"), mtu=i.get("mtu"),
                       routes=tuple((r["to"], r["via"]) for r in i.get("routes") or ()),
-                      dns_search=tuple(i.get("dns_search") or ()))
+                      dns_search=tuple(i.get("dns_search") or ()), renderer=i.get("renderer"))
             for i in net["interfaces"]),
         hosts=net.get("hosts"),
         network_files=tuple(net.get("config_files") or ()),

@@ -259,7 +259,8 @@ def services(source, image, ex, package_diffs):
 
 # ------------------------------------------------------------------------------------- network
 IFACE_FIELDS = ("mode", "addresses", "gateway", "dns", "mac", "config_file")
-DEVICE_FIELDS = ("kind", "members", "bond_mode", "bond_options", "parent", "vlan_id", "mtu", "routes", "dns_search")
+DEVICE_FIELDS = ("kind", "members", "bond_mode", "bond_options", "parent", "vlan_id", "mtu", "routes", "dns_search",
+                 "renderer")
 
 
 def network(source, image, ex):

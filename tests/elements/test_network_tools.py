@@ -106,6 +106,28 @@ def test_netplan_generate_accepts_it(root, tmp_path, base, manager):
     subprocess.run(["rm", "-rf", str(root / "run/systemd/network")], check=True)
 
 
+def test_netplan_keeps_the_sources_networkmanager_renderer(root, tmp_path):
+    """A netplan source that hands its devices to NetworkManager: the image's netplan does too (netplan
+    generate writes NetworkManager keyfiles, no networkd files), not to a networkd the image may not run."""
+    data = yaml.safe_load((REPORTS / "ubuntu2204-netplan.yaml").read_text())
+    data["overlay"] = None
+    for iface in data["network"]["interfaces"]:
+        iface["renderer"] = "NetworkManager"
+    path = tmp_path / "nm-renderer.yaml"
+    path.write_text(yaml.safe_dump(data))
+    plan = make_plan(load_report(str(path)), "kvm")
+    nics = [c.subject for c in plan.by_action("set-network")]
+    files = {p: c for p, c in network_files(plan).items() if p.startswith("/etc/netplan/")}
+    assert all('renderer: "NetworkManager"' in c for c in files.values()), files
+    with Chroot(root) as ch, _Placed(root, files):
+        r = ch.run("netplan", "generate", "--root-dir", "/", capture_output=True, text=True, check=False)
+        assert r.returncode == 0, r.stderr
+        keyfiles = sorted(p.name for p in (root / "run/NetworkManager/system-connections").glob("netplan-*"))
+        assert keyfiles == sorted("netplan-%s.nmconnection" % n for n in nics), keyfiles
+        assert not list((root / "run/systemd/network").glob("10-netplan-*.network"))
+    subprocess.run(["rm", "-rf", str(root / "run/NetworkManager"), str(root / "run/systemd/network")], check=True)
+
+
 # networkd logs nothing for a file it parses cleanly: a file with a misspelt key shows that it
 # does read /etc/systemd/network and says so when it cannot parse something
 CONTROL = {"/etc/systemd/network/99-control.network": "[Match]\nName=ctl0\n\n[Network]\nAdres=192.0.2.9/24\n"}

@@ -503,6 +503,18 @@ def test_netplan_files_merge_in_netplans_order(tmp_path):
     assert net["config_files"] == ["/etc/netplan/50-a.yaml", "/etc/netplan/60-b.yaml"]
 
 
+def test_netplan_renderer_global_and_per_device(tmp_path):
+    """The last file's global renderer applies to every device without one of its own."""
+    root = fake_root(tmp_path, {
+        "/etc/netplan/01-a.yaml": "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n"
+                                  "    eth0:\n      dhcp4: true\n",
+        "/etc/netplan/50-b.yaml": "network:\n  version: 2\n  renderer: NetworkManager\n  ethernets:\n"
+                                  "    eth1:\n      renderer: networkd\n      dhcp4: true\n"})
+    net = S.detect_network(S.Root(str(root)), {"netplan.io"}, [], S.Progress(quiet=True))
+    assert {i["name"]: i.get("renderer") for i in net["interfaces"]} == {"eth0": "NetworkManager",
+                                                                         "eth1": "networkd"}
+
+
 def test_an_interface_configured_twice_is_warned(tmp_path):
     eth0 = "auto eth0\niface eth0 inet static\n    address %s\n"
     root = fake_root(tmp_path, {"/etc/network/interfaces": "source interfaces.d/*\n" + eth0 % "10.0.0.5/24",

@@ -117,6 +117,8 @@ def device_data(iface, manager):
         data["routes"] = [{"to": to, "via": via} for to, via in iface.routes]
     if iface.dns_search and manager != "wicked":
         data["dns_search"] = list(iface.dns_search)
+    if iface.renderer and manager == "netplan":
+        data["renderer"] = iface.renderer
     return data
 
 

@@ -197,6 +197,8 @@ def clean_interface(iface):
         out["vlan_id"] = iface["vlan_id"]
     if isinstance(iface.get("mtu"), int) and 68 <= iface["mtu"] <= 65535:
         out["mtu"] = iface["mtu"]
+    if iface.get("renderer") in ("networkd", "NetworkManager"):
+        out["renderer"] = iface["renderer"]
     routes = [r for r in iface.get("routes") or []
               if valid("cidr", r.get("to") or "") and valid("ip", r.get("via") or "")]
     if routes:

@@ -41,12 +41,34 @@ def merged_devices(root, progress):
     return devices
 
 
+RENDERERS = ("networkd", "NetworkManager")
+
+
+def global_renderer(root):
+    """The backend netplan hands the devices to: the last file's ``network: renderer:`` (netplan's order)."""
+    renderer = None
+    for path in sorted(root.glob("/etc/netplan", "*.yaml"), key=lambda p: p.rsplit("/", 1)[-1]):
+        try:
+            network = (parse_simple_yaml(root.read(path) or "") or {}).get("network") or {}
+            renderer = network.get("renderer") or renderer
+        except (SimpleYAMLError, AttributeError, IndexError):
+            continue
+    return renderer
+
+
 def netplan_interfaces(root, progress):
     out = []
+    default = global_renderer(root)
     for (kind, name), (conf, files) in merged_devices(root, progress).items():
         name = conf.get("set-name") or name
         iface = new_interface(str(name), files[-1])
         iface["_files"] = files
+        renderer = conf.get("renderer") or default
+        if renderer in RENDERERS:
+            iface["renderer"] = renderer
+        elif renderer:
+            progress.warn("%s: netplan renderer %r not understood; the image's netplan uses networkd"
+                          % (name, renderer))
         match = conf.get("match") if isinstance(conf.get("match"), dict) else {}
         iface["mac"] = match.get("macaddress") or conf.get("macaddress")
         iface["addresses"] = [cidr(a) for a in (conf.get("addresses") or []) if isinstance(a, str)]
