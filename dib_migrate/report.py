@@ -115,12 +115,12 @@ class Overlay:
     def complete_at(self, path):
         """Whether the scan saw ``path``'s place: a changed-files walk that records what it left out, and
         ``path`` outside those trees and patterns (an unowned file not carried was not on the source)."""
-        import fnmatch
+        from .scan.overlay.selection import excluded_by_pattern
         if self.mode != "changed" or self.left_out is None:
             return False
         trees, patterns = self.left_out
-        return not any(path == t or path.startswith(t.rstrip("/") + "/") for t in trees) and not any(
-            fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, p.rstrip("/") + "/*") for p in patterns)
+        return not any(path == t or path.startswith(t.rstrip("/") + "/") for t in trees) and \
+            not excluded_by_pattern(path, patterns)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ diff.py explains what the Plan's Changes account for (a package the image adds, 
 its triggers' outputs, the boot files) and leaves the rest, such as a default page a package's
 postinst copies where the admin had deleted it, unexplained.
 """
-import fnmatch
 import os
 import stat
 
+from ..scan.overlay.selection import excluded_by_pattern
 from .facts import dpkg_owners
 
 
@@ -56,8 +56,7 @@ def extra_rows(source, root, overlay_paths, skip=lambda path, kind: False):
             continue
         for name in names:
             inner = inner_dir.rstrip("/") + "/" + name
-            if inner in trees or any(fnmatch.fnmatch(inner, p) or fnmatch.fnmatch(inner, p.rstrip("/") + "/*")
-                                     for p in patterns):
+            if inner in trees or excluded_by_pattern(inner, patterns):    # as the scan's walk left them out
                 continue
             try:
                 st = os.lstat(image.host(inner))

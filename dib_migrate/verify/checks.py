@@ -523,12 +523,17 @@ def package_state_paths(plan):
     """glob -> who rewrites it, for what a package install rewrites in a root that already holds its
     package database (the rootfs strategy's): the databases and caches the scan's changed-files mode
     leaves out, and the outputs of the family's package triggers (distros/: trigger_outputs)."""
-    from ..distros import distro_class
     from ..scan.overlay.selection import PACKAGE_DATABASES
     out = {d + "/*": "the package database" for d in PACKAGE_DATABASES}
-    for package, globs in distro_class(plan.family, plan.distro).trigger_outputs.items():
-        out.update((g, "%s's trigger" % package) for g in globs)
+    out.update((g, "%s's trigger" % package) for g, package in _trigger_globs(plan).items())
     return out
+
+
+def _trigger_globs(plan):
+    """glob -> the package whose trigger regenerates what it matches (the family's trigger_outputs)."""
+    from ..distros import distro_class
+    return {g: package for package, globs in distro_class(plan.family, plan.distro).trigger_outputs.items()
+            for g in globs}
 
 
 def package_state_path(plan, path):
@@ -542,11 +547,7 @@ def package_state_path(plan, path):
 
 def trigger_output(plan, path):
     """Which package's trigger regenerates ``path`` whenever packages are installed, or None."""
-    from ..distros import distro_class
-    for package, globs in distro_class(plan.family, plan.distro).trigger_outputs.items():
-        if any(fnmatch.fnmatch(path, g) for g in globs):
-            return package
-    return None
+    return next((package for g, package in _trigger_globs(plan).items() if fnmatch.fnmatch(path, g)), None)
 
 
 def installs_into_the_source_tree(plan):
