@@ -55,11 +55,35 @@ class ServiceControl(object):
             systemd = self.root == "/" and os.path.isdir("/run/systemd/system")
         self.systemd = systemd
         self.env = dict(os.environ, _SYSTEMCTL_SKIP_REDIRECT="1", SYSTEMCTL_SKIP_REDIRECT="1")
+        self._units = {}
+
+    def units(self, name):
+        """What a stop and a start of ``name`` must cover: under systemd, the unit and the
+        running units that are part of it. Debian's postgresql.service is an umbrella: its
+        clusters (postgresql@15-main) are PartOf it and ordered Before it, so ``systemctl stop
+        postgresql`` returns as soon as the umbrella is down, while the cluster is still
+        writing its shutdown checkpoint, and ``systemctl start postgresql`` succeeds even when
+        the cluster fails to start. Named together, systemctl waits for every one of them.
+        Asked once, before anything is stopped, so the restart covers what ran."""
+        if name not in self._units:
+            units = [name]
+            if self.systemd:
+                rc, out = self.run(["systemctl", "show", "--property=ConsistsOf", name], env=self.env)
+                for line in out.splitlines() if rc == 0 else ():
+                    if line.startswith("ConsistsOf="):
+                        units += [u for u in sorted(line[len("ConsistsOf="):].split())
+                                  if self._unit_active(u)]
+            self._units[name] = units
+        return self._units[name]
+
+    def _unit_active(self, unit):
+        return self.run(["systemctl", "is-active", "--quiet", unit], env=self.env)[0] == 0
 
     def argv(self, name, verb):
         if self.systemd:
-            return ["systemctl", "is-active" if verb == "status" else verb, "--quiet" if verb == "status"
-                    else "--no-ask-password", name]
+            if verb == "status":
+                return ["systemctl", "is-active", "--quiet", name]
+            return ["systemctl", verb, "--no-ask-password"] + self.units(name)
         script = "/etc/init.d/" + name
         if self.root == "/":
             return [script, verb] if os.path.isfile(script) else ["service", name, verb]
@@ -72,6 +96,10 @@ class ServiceControl(object):
         return " ".join(self.argv(name, verb))
 
     def active(self, name):
+        """Running: under systemd, the unit and every part of it that ran before the stop
+        (``systemctl is-active`` of several units succeeds when any one is)."""
+        if self.systemd:
+            return all(self._unit_active(u) for u in self.units(name))
         return self.run(self.argv(name, "status"), env=self.env)[0] == 0
 
     def stop(self, name):
@@ -156,9 +184,11 @@ class Quiesce(object):
                     rc, out = self.control.start(name)
                     if rc != 0 or not self.control.active(name):
                         rc, out = self.control.start(name)        # once more: a slow shutdown
-                    if rc != 0:
+                    if rc != 0 or not self.control.active(name):
                         problems.append("%s (exit %d: %s; start it by hand: %s)"
-                                        % (name, rc, out or "no output", self.control.command(name, "start")))
+                                        % (name, rc, out or "not running after its start",
+                                           self.control.command(name, "start")))
+                        continue
                 record["downtime_s"] = round(self.clock() - record.pop("_began"), 1)
                 self.progress.phase("quiesce: %s running again, down %.1fs" % (name, record["downtime_s"]))
         finally:

@@ -217,6 +217,14 @@ def _pglog_since(vm, mark):
     return out
 
 
+def _assert_cluster_active(vm):
+    state = vm.ssh("systemctl is-active %s" % INSTANCE, check=False).stdout.strip()
+    if state != "active":
+        why = vm.ssh("sudo journalctl --no-pager -n 60 -u postgresql.service -u %s; sudo tail -n 30 %s"
+                     % (INSTANCE, PGLOG), check=False).stdout
+        raise AssertionError("%s is %s after the quiesced scan:\n%s" % (INSTANCE, state, why))
+
+
 def _first(lines, text):
     return next((at for at, msg in lines if text in msg), None)
 
@@ -234,7 +242,7 @@ def test_quiesce_stops_postgresql_under_systemd_while_the_archive_is_written(boo
     assert q["services"][0]["was_running"] and q["services"][0]["downtime_s"] > 0
     assert not [p for p in report["live"]["changed"]["paths"] + report["live"]["vanished"]["paths"]
                 if p.startswith("/var/lib/postgresql/")]
-    assert vm.ssh("systemctl is-active %s" % INSTANCE, check=False).stdout.strip() == "active"
+    _assert_cluster_active(vm)
     log = _pglog_since(vm, mark)
     print("postgresql log during the quiesced scan:\n" + "\n".join(msg for _, msg in log))
     down, up = _first(log, "database system is shut down"), _first(log, "starting PostgreSQL")
@@ -267,7 +275,7 @@ def test_a_scan_killed_while_postgresql_is_stopped_starts_it_again(booted, guest
     out = vm.ssh("cat /tmp/scan-k.log").stdout
     assert rc not in ("", "0"), out
     assert "interrupted" in out and "quiesce: postgresql running again" in out, out
-    assert vm.ssh("systemctl is-active %s" % INSTANCE, check=False).stdout.strip() == "active"
+    _assert_cluster_active(vm)
     assert vm.ssh("sudo test -e /tmp/scan-k/report.yaml", check=False).returncode != 0
     log = _pglog_since(vm, mark)
     down, ready = _first(log, "database system is shut down"), _first(log, "ready to accept connections")

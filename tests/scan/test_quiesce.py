@@ -18,28 +18,36 @@ class Progress:
 
 
 class FakeServices:
-    """A service manager's state for ServiceControl's runner: argv -> (rc, output)."""
+    """A service manager's state for ServiceControl's runner: argv -> (rc, output).
+    ``parts`` maps a unit to the units that are PartOf it (systemd's ConsistsOf): as with
+    Debian's postgresql.service, stopping or starting the umbrella alone does not wait for them."""
 
-    def __init__(self, running, fail_stop=(), fail_start=()):
+    def __init__(self, running, fail_stop=(), fail_start=(), parts=None):
         self.running = set(running)
         self.fail_stop = set(fail_stop)
         self.fail_start = set(fail_start)
+        self.parts = parts or {}
         self.calls = []
 
     def __call__(self, argv, env=None):
-        verb, name = argv[1], argv[-1]
-        self.calls.append((verb, name))
+        verb = argv[1]
+        names = [a for a in argv[2:] if not a.startswith("-")]
+        if verb == "show":
+            return 0, "ConsistsOf=%s" % " ".join(self.parts.get(names[0], []))
         if verb == "is-active":
-            return (0 if name in self.running else 3), ""
+            self.calls.append((verb, names[0]))
+            return (0 if names[0] in self.running else 3), ""
+        self.calls.append((verb, names[0] if len(names) == 1 else tuple(names)))
         if verb == "stop":
-            if name in self.fail_stop:
-                return 1, "Job for %s.service failed" % name
-            self.running.discard(name)
+            if self.fail_stop & set(names):
+                return 1, "Job for %s.service failed" % names[0]
+            self.running -= set(names)
             return 0, ""
         if verb == "start":
-            if name in self.fail_start:
+            if self.fail_start & set(names):
+                self.running |= set(names) - self.fail_start
                 return 1, "start failed"
-            self.running.add(name)
+            self.running |= set(names)
             return 0, ""
         raise AssertionError(argv)
 
@@ -119,6 +127,30 @@ def test_a_service_that_does_not_start_again_fails_loudly():
     with pytest.raises(Q.QuiesceError, match="could not start again: postgresql .*systemctl start"):
         with Q.Quiesce(control(fake), ["postgresql"], Progress()):
             pass
+
+
+def test_an_umbrella_is_stopped_and_started_with_the_units_that_are_part_of_it():
+    parts = {"postgresql": ["postgresql@15-main.service", "postgresql@16-old.service"]}
+    fake = FakeServices({"postgresql", "postgresql@15-main.service"}, parts=parts)
+    progress = Progress()
+    with Q.Quiesce(control(fake), ["postgresql"], progress):
+        assert fake.running == set()
+    both = ("postgresql", "postgresql@15-main.service")       # the stopped 16-old cluster stays stopped
+    assert [c for c in fake.calls if c[0] in ("stop", "start")] == [("stop", both), ("start", both)]
+    assert fake.running == {"postgresql", "postgresql@15-main.service"}
+    assert any("systemctl start --no-ask-password postgresql postgresql@15-main.service" in line
+               for line in progress.lines)
+
+
+def test_a_part_that_does_not_start_again_is_not_reported_running():
+    parts = {"postgresql": ["postgresql@15-main.service"]}
+    fake = FakeServices({"postgresql", "postgresql@15-main.service"}, parts=parts,
+                        fail_start={"postgresql@15-main.service"})
+    progress = Progress()
+    with pytest.raises(Q.QuiesceError, match="could not start again: postgresql .*postgresql@15-main"):
+        with Q.Quiesce(control(fake), ["postgresql"], progress):
+            pass
+    assert not any("running again" in line for line in progress.lines)
 
 
 def test_commands_per_service_manager(tmp_path):
