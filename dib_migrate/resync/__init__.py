@@ -69,6 +69,22 @@ def _members(report):
     return names
 
 
+def removals(report, plan):
+    """What resync removes from the image: the delta's deleted paths, then the package files
+    the source lacks now (its admin removed them, before or since the previous scan: the build
+    removed the earlier ones already, so removing them again changes nothing), as the build's
+    overlay-absent rule does: boot paths and files the Plan writes are kept."""
+    from ..plan.rules.files import boot_path
+    owned = plan_paths.rewritten(plan) if plan is not None else {}
+    out = list(report.delta.deleted)
+    seen = set(out)
+    for path, _package in report.absent_package_files:
+        if path not in seen and not boot_path(path) and path not in owned:
+            out.append(path)
+            seen.add(path)
+    return out
+
+
 def check(report, plan, sidecar):
     """Everything that refuses the resync (InputError, exit 2); returns the member names."""
     if report.delta is None:
@@ -174,24 +190,26 @@ def resync(image, report_path, plan_path=None, dry_run=False):
              % beside.name)
     sidecar = record.read(image)
     names = check(report, plan, sidecar)
+    gone = removals(report, plan)
     try:
         fmt, _size = probe_format(image)
     except ImageError as e:
         raise InputError(image, None, None, str(e))
-    summary = {"image": str(image), "files": len(names), "deleted": len(report.delta.deleted),
+    summary = {"image": str(image), "files": len(names), "deleted": len(gone),
                "since": report.delta.since, "scanned_at": None}
-    _say("%s: %d entries to lay, %d deletions (delta since %s)"
-         % (image.name, len(names), len(report.delta.deleted), report.delta.since))
+    _say("%s: %d entries to lay, %d deletions (%d deleted since the previous scan, the rest package files "
+         "the source lacks; delta since %s)" % (image.name, len(names), len(gone), len(report.delta.deleted),
+                                                report.delta.since))
     if dry_run:
         return summary
     previous = {s: signal.signal(s, _on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with outputs.staging(image.parent, image.name) as work:
-            _apply_on_copy(image, fmt, work, report)
+            _apply_on_copy(image, fmt, work, report, gone)
         scanned_at = report.scanned_at
         summary["scanned_at"] = scanned_at
         # verify and compare read the image as the first overlay plus the deltas this lists
-        sidecar_path = record.write(image, sidecar, report)
+        sidecar_path = record.write(image, sidecar, report, gone)
         outputs.record(image.parent, [sidecar_path.name])
     finally:
         for s, h in previous.items():
@@ -201,7 +219,7 @@ def resync(image, report_path, plan_path=None, dry_run=False):
     return summary
 
 
-def _apply_on_copy(image, fmt, work, report):
+def _apply_on_copy(image, fmt, work, report, gone):
     """Copy, lay the delta, convert back, rename over the image: all of it or nothing."""
     raw = work / "disk.raw"
     phase = time.monotonic()
@@ -213,7 +231,7 @@ def _apply_on_copy(image, fmt, work, report):
     phase = time.monotonic()
     try:
         with open_image(raw, workdir=str(work), writable=True) as m:
-            apply(m.root, report.delta.deleted, report)
+            apply(m.root, gone, report)
     except ImageError as e:
         raise BuildError(str(e))
     _say("delta laid in %.1fs" % (time.monotonic() - phase))

@@ -47,12 +47,12 @@ def applied(image):
     return [d for d in data.get("applied", ()) if isinstance(d, dict)]
 
 
-def write(image, previous, report):
-    """Add the delta ``report`` (a loaded Report) to the record; written under a temporary
-    name and renamed into place. Returns the record's path."""
+def write(image, previous, report, deleted):
+    """Add the delta ``report`` (a loaded Report) and the paths its resync removed to the
+    record; written under a temporary name and renamed into place. Returns the record's path."""
     entry = {"scanned_at": report.scanned_at, "report": str(report.path),
              "archive": str(report.overlay.path), "sha256": report.overlay.sha256,
-             "deleted": list(report.delta.deleted)}
+             "deleted": list(deleted)}
     record = {"scanned_at": report.scanned_at, "report": str(report.path),
               "applied": list((previous or {}).get("applied", [])) + [entry]}
     path = path_of(image)

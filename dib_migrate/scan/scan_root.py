@@ -18,7 +18,7 @@ from .overlay.archive import sha256_file, write_archive
 from .overlay.selection import ALWAYS_EXCLUDED, PACKAGE_CACHES, PACKAGE_DATABASES, select_overlay
 from .packages.database import package_format, sort_packages
 from .packages.dpkg import dpkg_packages, parse_dpkg_status
-from .packages.dpkg_verify import dpkg_package_files
+from .packages.dpkg_verify import dpkg_owned_files, dpkg_package_files
 from .packages.rpm import RPM_QUERY_FORMAT, parse_rpm_qa, rpm_command, rpm_package_files
 from .platform import detect_firmware, scanned_virtualization
 from .progress import Progress, human_bytes
@@ -87,6 +87,10 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
             package_files = dpkg_package_files(root, status_records, progress, threads, thorough)
         elif fmt == "rpm":
             package_files = rpm_package_files(root, progress)
+    elif live.mode and fmt == "dpkg":
+        # a package file removed since the previous scan is a deletion resync applies; rpm would need
+        # rpm -Va (minutes), so an rpm delta names none
+        report["absent_package_files"] = dpkg_owned_files(root, status_records).absent_list()
 
     report["platform"] = {"virtualization": scanned_virtualization(root, names),
                           "firmware": detect_firmware(root, packages)}

@@ -75,10 +75,10 @@ def test_state_takes_the_last_deltas_facts_after_the_scan_it_follows(tmp_path):
     image = tmp_path / "web01.raw"
     assert record.state(EXAMPLE, image).report.path == EXAMPLE.resolve()      # no record: as built
     first = delta_report(tmp_path / "d1", [("srv/www/index.html", b"one\n", 0o644, 0, {})], [])
-    record.write(image, None, load_report(first))
+    record.write(image, None, load_report(first), [])
     second = delta_report(tmp_path / "d2", [("srv/www/index.html", b"two\n", 0o644, 0, {})], [],
                           since="2026-11-27T04:00:00Z")
-    record.write(image, record.read(image), load_report(second))
+    record.write(image, record.read(image), load_report(second), [])
     st = record.state(EXAMPLE, image)
     assert st.report.path == second.resolve() and st.base.path == EXAMPLE.resolve()
     assert [d["report"] for d in st.deltas] == [str(first.resolve()), str(second.resolve())]

@@ -35,6 +35,11 @@ def base_image(tmp_path_factory):
     (root / "srv/www/olddir/a").write_text("a\n")
     (root / "etc/network").mkdir(exist_ok=True)
     (root / "etc/network/interfaces").write_text("# rewritten by the plan\n")
+    # package files the source's admin removes after the first scan: one plain, one boot path
+    (root / "etc/cron.daily").mkdir(exist_ok=True)
+    (root / "etc/cron.daily/apache2").write_text("#!/bin/sh\n")
+    (root / "usr/lib/modules/6.1.0-9-amd64/extra").mkdir(parents=True)
+    (root / "usr/lib/modules/6.1.0-9-amd64/extra/dummy.ko").write_bytes(b"\x7fELF")
     # an absolute directory symlink in the image: must resolve inside the image, not on the host
     (root / "srv/link").symlink_to("/srv/www")
     image = make_disk(root, d / "base.raw", size_mib=400)
@@ -58,7 +63,7 @@ def _tar(entries):
     return buf.getvalue()
 
 
-def delta_report(d, entries, deleted, packages=None, since="2026-11-20T09:30:00Z"):
+def delta_report(d, entries, deleted, packages=None, since="2026-11-20T09:30:00Z", absent=()):
     """A delta scan's report over the example server: the shape `scan --since` writes."""
     d.mkdir(parents=True, exist_ok=True)
     data = yaml.safe_load(EXAMPLE.read_text())
@@ -70,6 +75,7 @@ def delta_report(d, entries, deleted, packages=None, since="2026-11-20T09:30:00Z
     data["delta"] = {"since": {"scanned_at": since}, "deleted": deleted,
                      "changes": {"packages": packages or {"added": [], "removed": [], "changed": []},
                                  "services": [], "users": {}, "groups": {}}}
+    data["absent_package_files"] = [{"path": p, "package": "somepkg"} for p in absent]
     (d / "report.yaml").write_text(yaml.safe_dump(data))
     return d / "report.yaml"
 
@@ -117,6 +123,24 @@ def test_resync_applies_files_and_deletions_in_place(base_image, tmp_path, capsy
     again = delta_report(tmp_path / "again", ENTRIES, [])
     assert cli.main(["resync", str(image), str(again)]) == 2
     assert "apply the deltas in order" in capsys.readouterr().err
+
+
+def test_package_files_the_source_lacks_now_are_removed_but_boot_paths_and_plan_files(base_image, tmp_path,
+                                                                                      capsys):
+    image = built(base_image, tmp_path / "web01-ec2.raw")
+    absent = ["/etc/cron.daily/apache2", "/usr/lib/modules/6.1.0-9-amd64/extra/dummy.ko",
+              "/etc/network/interfaces", "/srv/www/never-there"]
+    report = delta_report(tmp_path / "delta", ENTRIES[:1], ["/srv/www/gone.html"], absent=absent)
+    assert cli.main(["resync", str(image), str(report), "--plan", str(_plan(tmp_path))]) == 0
+    assert "3 deletions (1 deleted since the previous scan" in capsys.readouterr().err
+    with open_image(image) as m:
+        assert not m.path("/etc/cron.daily/apache2").exists()
+        assert not m.path("/srv/www/gone.html").exists()
+        assert m.path("/usr/lib/modules/6.1.0-9-amd64/extra/dummy.ko").exists()     # the image's kernel's
+        assert m.path("/etc/network/interfaces").read_text() == "# rewritten by the plan\n"
+    record = json.loads(Path(str(image) + ".resync.json").read_text())
+    assert record["applied"][-1]["deleted"] == ["/srv/www/gone.html", "/etc/cron.daily/apache2",
+                                                "/srv/www/never-there"]
 
 
 def test_qcow2_is_converted_back(base_image, tmp_path):

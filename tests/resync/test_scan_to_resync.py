@@ -1,6 +1,6 @@
 """A real delta scan laid by resync, without DIB: a debootstrapped root is scanned, packed
 into a disk image (what a build from that scan holds for these files), changed (content,
-owner, mode, xattr, ACL, a new directory, deletions), scanned --since, and resynced; the
+owner, mode, xattr, ACL, a new directory, deletions, a package file removed), scanned --since, and resynced; the
 image then holds exactly the root's state for every path the change touched."""
 import os
 import shutil
@@ -51,6 +51,7 @@ def test_scan_since_then_resync_brings_the_image_to_the_root(tmp_path):
     os.symlink("../edit.txt", app / "newdir/link")
     with open(root / "etc/motd", "a") as f:          # a package conffile
         f.write("migrated\n")
+    (root / "etc/cron.daily/dpkg").unlink()          # a package file the admin removes at cutover
     assert scan_cli.main(["--root", str(root), "--since", str(tmp_path / "scan1/report.yaml"),
                           "-o", str(tmp_path / "scan2"), "-q"]) == 0
     assert cli.main(["resync", str(image), str(tmp_path / "scan2/report.yaml")]) == 0
@@ -61,5 +62,5 @@ def test_scan_since_then_resync_brings_the_image_to_the_root(tmp_path):
         for p in touched:
             assert facts(m.path(p)) == facts(root / p.lstrip("/")), p
         assert os.readlink(m.path("/srv/app/newdir/link")) == "../edit.txt"
-        for p in ("/srv/app/gone.txt", "/srv/app/olddir"):
+        for p in ("/srv/app/gone.txt", "/srv/app/olddir", "/etc/cron.daily/dpkg"):
             assert not os.path.lexists(m.path(p)), p

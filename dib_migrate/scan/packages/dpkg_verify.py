@@ -120,16 +120,12 @@ def install_times(root, entries):
 def dpkg_package_files(root, status_records, progress, threads, thorough=False):
     result = PackageFiles("thorough" if thorough else "ctime")
     info = "/var/lib/dpkg/info"
-    installed = set()
+    installed = _installed_entries(status_records)
     conffiles = {}
     for rec in status_records:
-        if not dpkg_installed(rec):
-            continue
-        name = rec.get("Package", "")
-        installed.add(name)
-        installed.add("%s:%s" % (name, rec.get("Architecture", "")))
-        for path, md5 in rec.get("Conffiles", []):
-            conffiles[path] = (md5, name)
+        if dpkg_installed(rec):
+            for path, md5 in rec.get("Conffiles", []):
+                conffiles[path] = (md5, rec.get("Package", ""))
     diversions = dpkg_diversions(root)
     jobs = {}
     listing = root.listdir(info)
@@ -171,6 +167,31 @@ def dpkg_package_files(root, status_records, progress, threads, thorough=False):
                       else "files unchanged since their install skipped"))
     result._finish = _start_verify(root, jobs, result, progress, threads)
     # ownership is only needed once the walk starts: read it while the threads hash
+    _read_ownership(root, listing, installed, diversions, result)
+    return result
+
+
+def dpkg_owned_files(root, status_records):
+    """Which paths packages own and which of those the source lacks, from dpkg's lists alone
+    (nothing hashed): what a delta scan needs to see a package file removed since the last scan."""
+    result = PackageFiles(None)
+    _read_ownership(root, root.listdir("/var/lib/dpkg/info"), _installed_entries(status_records),
+                    dpkg_diversions(root), result)
+    return result
+
+
+def _installed_entries(status_records):
+    """The names dpkg's info files of installed packages go by: ``name`` and ``name:arch``."""
+    installed = set()
+    for rec in status_records:
+        if dpkg_installed(rec):
+            installed.add(rec.get("Package", ""))
+            installed.add("%s:%s" % (rec.get("Package", ""), rec.get("Architecture", "")))
+    return installed
+
+
+def _read_ownership(root, listing, installed, diversions, result):
+    info_dir = root.real("/var/lib/dpkg/info")
     for entry in listing:
         if entry.endswith(".list") and entry[:-5] in installed:
             package = entry[:-5].split(":")[0]
@@ -183,7 +204,6 @@ def dpkg_package_files(root, status_records, progress, threads, thorough=False):
                         result.absent.setdefault(path, package)
     for path, (to, _pkg) in diversions.items():
         result.owned.add(root.canonical(to))
-    return result
 
 
 def _start_verify(root, jobs, result, progress, threads):
