@@ -158,8 +158,10 @@ class Quiesce(object):
                     continue
                 began = self.clock()
                 record["_began"] = began
-                rc, out = self.control.stop(name)
+                # counted as stopped before the stop is asked: a signal while systemctl waits for the
+                # stop job interrupts the wait, not the job
                 self._stopped.append((name, record))
+                rc, out = self.control.stop(name)
                 if rc != 0:
                     raise QuiesceError("cannot stop %s (exit %d): %s" % (name, rc, out or "no output"))
                 self.progress.phase("quiesce: %s stopped in %.1fs" % (name, self.clock() - began))

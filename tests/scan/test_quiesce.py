@@ -108,6 +108,21 @@ def test_a_signal_restarts_the_services_before_the_scan_exits(sig):
     assert signal.getsignal(sig) == before     # handlers put back
 
 
+def test_a_signal_while_the_stop_is_under_way_starts_the_service_again():
+    fake = FakeServices({"postgresql"})
+
+    def stop_and_get_killed(argv, env=None):
+        out = fake(argv, env)
+        if argv[1] == "stop":                    # the job runs on; the scan is told to exit meanwhile
+            os.kill(os.getpid(), signal.SIGTERM)
+        return out
+
+    with pytest.raises(Q.Interrupted):
+        with Q.Quiesce(Q.ServiceControl("/", run=stop_and_get_killed, systemd=True), ["postgresql"], Progress()):
+            raise AssertionError("the signal must interrupt the block")
+    assert fake.running == {"postgresql"}
+
+
 def test_a_signal_while_restarting_waits_until_everything_runs():
     fake = FakeServices({"a", "b"})
 
