@@ -5,7 +5,8 @@ the apps are stopped, a delta scan (``scan --since``, with ``--quiesce``) captur
 changed, and resync lays it over the image without a rebuild: deletions first, then the
 delta's files with numeric owners, modes, xattrs, ACLs and SELinux labels, by the image's
 own tar inside a chroot of the image, as the overlay element lays the first overlay. The
-first overlay already made the image's ids the source's, so the delta's ids are right.
+first overlay already made the image's ids the source's, so the delta's ids are right; the
+image's own accounts are merged back into the account databases a delta carries (accounts.py).
 
 Refused (exit 2) before anything is touched: a report that is not a delta, a package set
 that changed (a rebuild), a delta that writes or deletes a file the Plan rewrites (network
@@ -30,7 +31,7 @@ from ..errors import BuildError, InputError
 from ..report import load_report
 from ..scan.delta import needs_rebuild
 from ..verify.image import ImageError, open_image, probe_format
-from . import plan_paths, record
+from . import accounts, plan_paths, record
 
 
 def _say(text):
@@ -126,20 +127,22 @@ def _tar_opts(mnt):
     return opts
 
 
-def apply(mnt, deleted, report):
-    """Deletions, then the delta's members, inside a chroot of the mounted image (symlinks in
-    the image resolve inside it, never on the host)."""
+def apply(mnt, deleted, report, names):
+    """Deletions, then the delta's members (``names``), inside a chroot of the mounted image
+    (symlinks in the image resolve inside it, never on the host); the image's own accounts are
+    merged back into account databases the delta carries."""
     if deleted:
         listing = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in deleted)
         _run(["chroot", str(mnt), "xargs", "-0", "-r", "rm", "-rf", "--"], input=listing)
-    # decompressed on the host (the image may lack zstd), extracted by the image's tar
-    unpack = subprocess.Popen(_decompressor(report), stdout=subprocess.PIPE)
-    try:
-        _run(["chroot", str(mnt), "tar", "-C", "/"] + _tar_opts(mnt) + ["-xf", "-"], stdin=unpack.stdout)
-    finally:
-        unpack.stdout.close()
-        if unpack.wait() != 0:
-            raise BuildError("%s: cannot be decompressed" % report.overlay.path)
+    with accounts.merged(mnt, names, report.delta.changes, _say):
+        # decompressed on the host (the image may lack zstd), extracted by the image's tar
+        unpack = subprocess.Popen(_decompressor(report), stdout=subprocess.PIPE)
+        try:
+            _run(["chroot", str(mnt), "tar", "-C", "/"] + _tar_opts(mnt) + ["-xf", "-"], stdin=unpack.stdout)
+        finally:
+            unpack.stdout.close()
+            if unpack.wait() != 0:
+                raise BuildError("%s: cannot be decompressed" % report.overlay.path)
 
 
 def _read_json(path, what):
@@ -205,7 +208,7 @@ def resync(image, report_path, plan_path=None, dry_run=False):
     previous = {s: signal.signal(s, _on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with outputs.staging(image.parent, image.name) as work:
-            _apply_on_copy(image, fmt, work, report, gone)
+            _apply_on_copy(image, fmt, work, report, gone, names)
         scanned_at = report.scanned_at
         summary["scanned_at"] = scanned_at
         # verify and compare read the image as the first overlay plus the deltas this lists
@@ -219,7 +222,7 @@ def resync(image, report_path, plan_path=None, dry_run=False):
     return summary
 
 
-def _apply_on_copy(image, fmt, work, report, gone):
+def _apply_on_copy(image, fmt, work, report, gone, names):
     """Copy, lay the delta, convert back, rename over the image: all of it or nothing."""
     raw = work / "disk.raw"
     phase = time.monotonic()
@@ -231,7 +234,7 @@ def _apply_on_copy(image, fmt, work, report, gone):
     phase = time.monotonic()
     try:
         with open_image(raw, workdir=str(work), writable=True) as m:
-            apply(m.root, gone, report)
+            apply(m.root, gone, report, names)
     except ImageError as e:
         raise BuildError(str(e))
     _say("delta laid in %.1fs" % (time.monotonic() - phase))

@@ -1,6 +1,7 @@
 """A real delta scan laid by resync, without DIB: a debootstrapped root is scanned, packed
 into a disk image (what a build from that scan holds for these files), changed (content,
-owner, mode, xattr, ACL, a new directory, deletions, a package file removed), scanned --since, and resynced; the
+owner, mode, xattr, ACL, a new directory, deletions, a package file removed, a user added and one
+removed), scanned --since, and resynced; the
 image then holds exactly the root's state for every path the change touched."""
 import os
 import shutil
@@ -34,9 +35,18 @@ def test_scan_since_then_resync_brings_the_image_to_the_root(tmp_path):
         (root / "srv/app" / name).write_text(name + "\n")
     (root / "srv/app/olddir").mkdir()
     (root / "srv/app/olddir/x").write_text("x\n")
+    subprocess.run(["chroot", str(root), "useradd", "leaver"], check=True)
     assert scan_cli.main(["--root", str(root), "-o", str(tmp_path / "scan1"), "-q"]) == 0
+    # the image also has an account only its packages made (as a build keeps systemd-timesync)
+    databases = {db: (root / "etc" / db).read_bytes() for db in ("passwd", "group", "shadow", "gshadow")}
+    for db, line in (("passwd", "imgonly:x:990:990::/nonexistent:/usr/sbin/nologin"), ("group", "imgonly:x:990:"),
+                     ("shadow", "imgonly:!*:19000::::::"), ("gshadow", "imgonly:!::")):
+        with open(root / "etc" / db, "a") as f:
+            f.write(line + "\n")
     image = make_disk(root, tmp_path / "srv01.raw", size_mib=400)
     outputs.write_mark(tmp_path, kind="outdir", files=[image.name])
+    for db, data in databases.items():
+        (root / "etc" / db).write_bytes(data)
 
     app = root / "srv/app"
     (app / "edit.txt").write_text("edited at cutover\n")
@@ -52,6 +62,8 @@ def test_scan_since_then_resync_brings_the_image_to_the_root(tmp_path):
     with open(root / "etc/motd", "a") as f:          # a package conffile
         f.write("migrated\n")
     (root / "etc/cron.daily/dpkg").unlink()          # a package file the admin removes at cutover
+    subprocess.run(["chroot", str(root), "useradd", "cutover"], check=True)
+    subprocess.run(["chroot", str(root), "userdel", "leaver"], check=True)
     assert scan_cli.main(["--root", str(root), "--since", str(tmp_path / "scan1/report.yaml"),
                           "-o", str(tmp_path / "scan2"), "-q"]) == 0
     assert cli.main(["resync", str(image), str(tmp_path / "scan2/report.yaml")]) == 0
@@ -64,3 +76,10 @@ def test_scan_since_then_resync_brings_the_image_to_the_root(tmp_path):
         assert os.readlink(m.path("/srv/app/newdir/link")) == "../edit.txt"
         for p in ("/srv/app/gone.txt", "/srv/app/olddir", "/etc/cron.daily/dpkg"):
             assert not os.path.lexists(m.path(p)), p
+        # the source's accounts as they are now, and the image's own one kept
+        for db in ("passwd", "group", "shadow", "gshadow"):
+            names = [line.split(":")[0] for line in m.path("/etc/" + db).read_text().splitlines()]
+            source = [line.split(":")[0] for line in (root / "etc" / db).read_text().splitlines()]
+            assert names == source + ["imgonly"], db
+            assert "cutover" in names and "leaver" not in names, db
+        assert facts(m.path("/etc/shadow"))[:3] == facts(root / "etc/shadow")[:3]
