@@ -2,7 +2,7 @@
 
 1. The source (tests/support/pgfixture.py) runs its cluster in a chroot on this host while a
    load generator inserts rows; it is scanned and the image is built from that scan.
-2. More rows are written, files are changed and one is deleted on the source.
+2. More rows are written, files are changed and one is deleted, a user is added on the source.
 3. ``scan --since --quiesce postgresql`` while the load still runs (the stop cuts it off),
    then ``resync`` lays the delta over the built image, ``verify`` checks it.
 4. ``compare`` of the first scan with the resynced image (it reads the delta from
@@ -66,6 +66,8 @@ def cutover(workdir, keypair):
         (server.root / "srv/app/config.ini").write_text("[app]\nversion = 2\n")
         (server.root / "srv/app/obsolete.txt").unlink()
         (server.root / "srv/app/new.txt").write_text("added at cutover\n")
+        # an account added at cutover: the delta carries the account databases
+        subprocess.run(["chroot", str(server.root), "useradd", "-m", "cutover"], check=True)
 
         # cutover: the load still runs; the quiesce's stop ends it
         with pg.Load(server, "at-cutover") as last:
@@ -179,6 +181,9 @@ def test_booted_image_has_every_committed_row_and_a_clean_cluster(cutover, boote
     assert below == cutover["committed_before_quiesce"]     # ids come from one sequence, no gaps
     assert amcheck.stdout.strip().endswith("rc=0"), amcheck.stdout
     assert config == "[app]\nversion = 2"
+    # the account added at cutover is there, and those only the image's packages made stay
+    accounts = sh("getent passwd cutover systemd-timesync | cut -d: -f1; getent group render kvm | cut -d: -f1")
+    assert accounts.split() == ["cutover", "systemd-timesync", "render", "kvm"], accounts
     assert obsolete != 0
     assert new == "added at cutover"
 
