@@ -19,7 +19,7 @@ from .overlay.selection import ALWAYS_EXCLUDED, PACKAGE_CACHES, PACKAGE_DATABASE
 from .packages.database import package_format, sort_packages
 from .packages.dpkg import dpkg_packages, parse_dpkg_status
 from .packages.dpkg_verify import dpkg_owned_files, dpkg_package_files
-from .packages.rpm import RPM_QUERY_FORMAT, parse_rpm_qa, rpm_command, rpm_package_files
+from .packages.rpm import RPM_QUERY_FORMAT, parse_rpm_qa, rpm_absent_files, rpm_command, rpm_package_files
 from .platform import detect_firmware, scanned_virtualization
 from .progress import Progress, human_bytes
 from .root import Root, check_linux_root
@@ -87,10 +87,11 @@ def scan(root_path="/", outdir=None, excludes=(), full=False, exclude_secrets=Fa
             package_files = dpkg_package_files(root, status_records, progress, threads, thorough)
         elif fmt == "rpm":
             package_files = rpm_package_files(root, progress)
-    elif live.mode and fmt == "dpkg":
-        # a package file removed since the previous scan is a deletion resync applies; rpm would need
-        # rpm -Va (minutes), so an rpm delta names none
-        report["absent_package_files"] = dpkg_owned_files(root, status_records).absent_list()
+    elif live.mode and fmt in ("dpkg", "rpm"):
+        # a package file removed since the previous scan is a deletion resync applies: found without
+        # hashing anything (dpkg's lists, rpm -Va without file digests)
+        absent = dpkg_owned_files(root, status_records) if fmt == "dpkg" else rpm_absent_files(root)
+        report["absent_package_files"] = absent.absent_list()
 
     report["platform"] = {"virtualization": scanned_virtualization(root, names),
                           "firmware": detect_firmware(root, packages)}

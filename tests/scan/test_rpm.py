@@ -79,6 +79,13 @@ def test_scan_an_rpm_root(tmp_path):
     assert "usr/share/demo/data.txt" not in names and "etc/demo/untouched.conf" not in names
     assert not any(n.startswith("var/lib/rpm") for n in names)
 
+    # the admin removes a package file after this scan: the delta scan names it (rpm -Va, no digests)
+    (root / "usr/share/demo/data.txt").unlink()
+    assert S.main(["--root", str(root), "--since", str(out / "report.yaml"), "-o", str(tmp_path / "delta"),
+                   "-q"]) == 0
+    delta = yaml.safe_load((tmp_path / "delta/report.yaml").read_text())
+    assert {"path": "/usr/share/demo/data.txt"} in delta["absent_package_files"], delta["absent_package_files"]
+
 
 def _decompressed(path):
     import io
