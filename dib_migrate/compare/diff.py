@@ -551,6 +551,11 @@ def extras(rows, source, image, ex, context):
         if owner:
             rule, reason = added[owner]
             why = (rule, "made by the install of %s, a package the image adds: %s" % (owner, reason))
+        who = package_state_path(ex.plan, path) if why is None else None
+        if who:
+            first = _installs(ex)[0]
+            why = (first.rule, "written by %s when the build installed packages into the source's own tree "
+                   "(rootfs strategy): %s" % (who, first.reason))
         if why is None and rebuild is not None:
             trigger = trigger_output(ex.plan, path)
             if trigger:

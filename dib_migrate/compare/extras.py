@@ -1,7 +1,7 @@
 """Files the image has and the source did not: what the rebuild's packages, their scripts and the
 build created. A changed-files scan puts every entry no package owns into the overlay (except the
-trees it records as left out), so an image entry that no image package owns, that the overlay
-does not hold and that lies outside those trees was not on the source. Each is a difference;
+trees it records as left out), a full scan every entry, so an image entry that no image package
+owns, that the overlay does not hold and that lies outside those trees was not on the source. Each is a difference;
 diff.py explains what the Plan's Changes account for (a package the image adds, its bytecode,
 its triggers' outputs, the boot files) and leaves the rest, such as a default page a package's
 postinst copies where the admin had deleted it, unexplained.
@@ -15,10 +15,11 @@ from .facts import dpkg_owners
 
 def recorded(source):
     """The left-out trees and patterns of a scan that records them, or None (a hand-written or
-    older report, a full or delta overlay: no extras are looked for)."""
+    older report, a delta overlay: no extras are looked for). A full scan's overlay holds every
+    entry outside those trees, package-owned or not, so the same walk applies to it."""
     overlay = source.get("overlay") or {}
     left_out = overlay.get("left_out")
-    if overlay.get("mode") != "changed" or not isinstance(left_out, dict):
+    if overlay.get("mode") not in ("changed", "full") or not isinstance(left_out, dict):
         return None
     return left_out
 

@@ -74,7 +74,29 @@ def test_what_the_build_made_is_found_and_explained(tmp_path):
 def test_a_scan_that_does_not_record_what_it_left_out_has_no_extras(tmp_path):
     root = _root(tmp_path)
     assert extra_rows(_source(left_out=None), root, set())[0] == []
-    assert extra_rows(_source(mode="full"), root, set())[0] == []
+    assert extra_rows(_source(mode="delta"), root, set())[0] == []
+
+
+def test_a_full_scan_is_walked_and_the_rootfs_installs_explain_their_database(tmp_path):
+    """A full overlay holds the source's package database too: the entries a rootfs build's
+    installs add to it are extras, explained by those installs; anything else stays unexplained."""
+    root = _root(tmp_path)
+    (root / "var/lib/dpkg/info/grub-pc.list").write_text("/.\n")
+    (root / "usr/local/bin").mkdir(parents=True)
+    (root / "usr/local/bin/made-by-hand").write_text("x\n")
+    source = _source(mode="full", left_out={"trees": ["/proc"], "patterns": []})
+    seen = {"/srv", "/srv/app", "/srv/app/x", "/srv/app/y", "/var/lib/dpkg", "/var/lib/dpkg/info",
+            "/var/lib/dpkg/info/apache2.list", "/var/lib/dpkg/info/base-files.list", "/usr/local", "/usr/local/bin"}
+    rows, context = extra_rows(source, root, seen)
+    found = {path for path, _what, _a, _kind in rows}
+    assert {"/var/lib/dpkg/info/grub-pc.list", "/usr/local/bin/made-by-hand"} <= found
+    assert "/srv/app/y" not in found
+    p = replace(plan(Change("install-kernel", "linux-image-amd64", "kernel-pv", "a kernel for the new platform")),
+                strategy="rootfs")
+    diffs = {d.subject: d for d in differences(source, facts(), p, extra_rows=rows, extra_context=context)}
+    assert diffs["/var/lib/dpkg/info/grub-pc.list extra"].rule == "kernel-pv"
+    assert "the package database" in diffs["/var/lib/dpkg/info/grub-pc.list extra"].reason
+    assert not diffs["/usr/local/bin/made-by-hand extra"].explained
 
 
 def test_rootfs_explanations_need_the_rebuild(tmp_path):
