@@ -108,6 +108,9 @@ class Explainer:
             return nets[0]      # a file the rendering writes besides the scanned ones (members, .netdev, routes)
         if path in ("/etc/default/grub",):
             return self.first("regen-grub")
+        for c in self.plan.by_action("initramfs-drivers"):
+            if path in c.data.get("files", ()):
+                return c
         element = _element_file(path)
         if element:
             from ..actions import ACTIONS

@@ -37,6 +37,6 @@ def rewritten(plan):
             for p in _IDENTITY_RESET:
                 out[p] = why
         elif action in ("regen-initramfs", "regen-grub", "initramfs-drivers"):
-            for p in _BOOT:
+            for p in _BOOT + tuple(data.get("files") or ()):    # files: the family's initramfs settings
                 out.setdefault(p, why)
     return out

@@ -82,6 +82,8 @@ def test_a_full_scan_is_walked_and_the_rootfs_installs_explain_their_database(tm
     installs add to it are extras, explained by those installs; anything else stays unexplained."""
     root = _root(tmp_path)
     (root / "var/lib/dpkg/info/grub-pc.list").write_text("/.\n")
+    (root / "etc/initramfs-tools/conf.d").mkdir(parents=True)
+    (root / "etc/initramfs-tools/conf.d/dib-migrate").write_text("MODULES=most\n")
     (root / "usr/local/bin").mkdir(parents=True)
     (root / "usr/local/bin/made-by-hand").write_text("x\n")
     source = _source(mode="full", left_out={"trees": ["/proc"], "patterns": []})
@@ -91,10 +93,14 @@ def test_a_full_scan_is_walked_and_the_rootfs_installs_explain_their_database(tm
     found = {path for path, _what, _a, _kind in rows}
     assert {"/var/lib/dpkg/info/grub-pc.list", "/usr/local/bin/made-by-hand"} <= found
     assert "/srv/app/y" not in found
-    p = replace(plan(Change("install-kernel", "linux-image-amd64", "kernel-pv", "a kernel for the new platform")),
+    p = replace(plan(Change("install-kernel", "linux-image-amd64", "kernel-pv", "a kernel for the new platform"),
+                     Change("initramfs-drivers", "virtio_blk", "boot-drivers", "generic initramfs",
+                            {"drivers": ["virtio_blk"], "files": ["/etc/initramfs-tools/conf.d/dib-migrate"]})),
                 strategy="rootfs")
     diffs = {d.subject: d for d in differences(source, facts(), p, extra_rows=rows, extra_context=context)}
     assert diffs["/var/lib/dpkg/info/grub-pc.list extra"].rule == "kernel-pv"
+    # a directory no package owns, holding only what a Change writes
+    assert diffs["/etc/initramfs-tools extra"].rule == "boot-drivers"
     assert "the package database" in diffs["/var/lib/dpkg/info/grub-pc.list extra"].reason
     assert not diffs["/usr/local/bin/made-by-hand extra"].explained
 

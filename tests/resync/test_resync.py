@@ -222,6 +222,9 @@ def test_plan_paths_cover_what_the_elements_write():
         {"action": "keep-fstab-line", "subject": "/data", "rule": "fstab-keep", "reason": ""},
         {"action": "reset-adjtime", "subject": "/etc/adjtime", "rule": "clock-adjtime", "reason": ""},
         {"action": "identity", "subject": "reset", "rule": "identity", "reason": "", "data": {"machine_id": "reset"}},
-        {"action": "regen-grub", "subject": "grub2", "rule": "boot-regen", "reason": ""}]}
+        {"action": "regen-grub", "subject": "grub2", "rule": "boot-regen", "reason": ""},
+        {"action": "initramfs-drivers", "subject": "virtio_blk", "rule": "boot-drivers", "reason": "",
+         "data": {"drivers": ["virtio_blk"], "files": ["/etc/initramfs-tools/conf.d/dib-migrate"]}}]}
     paths = plan_paths.rewritten(plan)
-    assert {"/etc/fstab", "/etc/adjtime", "/etc/machine-id", "/etc/default/grub"} <= set(paths)
+    assert {"/etc/fstab", "/etc/adjtime", "/etc/machine-id", "/etc/default/grub",
+            "/etc/initramfs-tools/conf.d/dib-migrate"} <= set(paths)

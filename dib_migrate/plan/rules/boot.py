@@ -17,7 +17,7 @@ def rules(ctx):
         yield Change("kernel-args", " ".join(extra) or "none", t.kernel_args_rule, reason, {"args": list(extra)})
     yield Change("initramfs-drivers", " ".join(t.drivers), R.BOOT_DRIVERS,
                  "generic initramfs (host-only off) with the %s storage and network drivers" % t.name,
-                 {"drivers": list(t.drivers)})
+                 {"drivers": list(t.drivers), "files": sorted(ctx.family.initramfs_config(t.drivers))})
     yield Change("regen-initramfs", "all kernels", R.BOOT_REGEN,
                  "initramfs rebuilt in the image; a chroot build would otherwise carry the build host's view")
     loader = ctx.family.bootloader()
