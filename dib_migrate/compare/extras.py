@@ -1,10 +1,11 @@
 """Files the image has and the source did not: what the rebuild's packages, their scripts and the
 build created. A changed-files scan puts every entry no package owns into the overlay (except the
 trees it records as left out), a full scan every entry, so an image entry that no image package
-owns, that the overlay does not hold and that lies outside those trees was not on the source. Each is a difference;
-diff.py explains what the Plan's Changes account for (a package the image adds, its bytecode,
-its triggers' outputs, the boot files) and leaves the rest, such as a default page a package's
-postinst copies where the admin had deleted it, unexplained.
+owns, that the overlay does not hold and that lies outside those trees was not on the source.
+Each is a difference; diff.py explains what the Plan's Changes account for (a package the image
+adds, its bytecode, its triggers' outputs, the boot files, a rootfs build's additions to the
+source's package database) and leaves the rest, such as a default page a package's postinst
+copies where the admin had deleted it, unexplained.
 """
 import os
 import stat

@@ -33,7 +33,11 @@ def merged(mnt, names, changes, say):
         yield
         return
     mnt = Path(mnt)
-    saved = Path(tempfile.mkdtemp(prefix="dibm-accounts.", dir=str(mnt / "tmp")))
+    scratch = next((mnt / d for d in ("tmp", "var/tmp", "root") if (mnt / d).is_dir() and not (mnt / d).is_symlink()),
+                   None)
+    if scratch is None:
+        raise BuildError("the image has no /tmp, /var/tmp or /root to merge its accounts in")
+    saved = Path(tempfile.mkdtemp(prefix="dibm-accounts.", dir=str(scratch)))
     try:
         for db in DATABASES:
             path = mnt / "etc" / db
